@@ -1,0 +1,116 @@
+//! Project automation for hoist, run as `cargo xtask <task>`.
+//!
+//! - `cargo xtask ci`: install what the tests need, then check formatting,
+//!   run clippy, the whole test suite, the doc tests and the docs build. It is
+//!   the README's test command, and `.ci/run` runs exactly it.
+//! - `cargo xtask deps`: only install what the tests need.
+//!
+//! The xtask binary itself depends on nothing outside the standard library,
+//! so it builds in seconds on a fresh machine before anything is installed.
+
+mod deps;
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let task = args.first().map(String::as_str).unwrap_or("help");
+    let result = match task {
+        "ci" => ci(),
+        "deps" => deps::ensure_all(),
+        "help" | "-h" | "--help" => {
+            print_help();
+            Ok(())
+        }
+        other => Err(format!("unknown task {other:?}; run `cargo xtask help`")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_help() {
+    println!(
+        "usage: cargo xtask <task>\n\n\
+         tasks:\n  \
+           ci     install test dependencies, then fmt, clippy, tests, doc tests, docs\n  \
+           deps   install test dependencies only (Debian packages, cargo tools)"
+    );
+}
+
+/// The whole check that CI runs: every step must pass.
+fn ci() -> Result<(), String> {
+    deps::ensure_all()?;
+    let root = workspace_root();
+    let target_dir = target_dir();
+    eprintln!("xtask: building in {}", target_dir.display());
+    let cargo = || {
+        let mut command = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        command.current_dir(&root).env("CARGO_TARGET_DIR", &target_dir);
+        command
+    };
+    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run(cargo().args([
+        "nextest",
+        "run",
+        "--workspace",
+        "--locked",
+        "--profile",
+        "ci",
+    ]))?;
+    run(cargo().args(["test", "--workspace", "--doc", "--locked"]))?;
+    run(cargo()
+        .args(["doc", "--workspace", "--no-deps", "--locked"])
+        .env("RUSTDOCFLAGS", "-D warnings"))?;
+    eprintln!("xtask: ci passed");
+    Ok(())
+}
+
+/// The folder holding the workspace's `Cargo.toml`.
+fn workspace_root() -> PathBuf {
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or(manifest_dir)
+}
+
+/// Where the workspace builds: the caller's `CARGO_TARGET_DIR` when set, else a
+/// cache outside the clone, so that a fresh clone on a machine that built
+/// hoist before (CI runs on the submitting machine) reuses that build.
+fn target_dir() -> PathBuf {
+    if let Some(dir) = env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(dir);
+    }
+    let home = env::var_os("HOME").map(PathBuf::from).unwrap_or_else(env::temp_dir);
+    home.join(".cache").join("hoist").join("target")
+}
+
+/// Runs a command with inherited output, failing with its command line.
+pub(crate) fn run(command: &mut Command) -> Result<(), String> {
+    let line = format!("{command:?}");
+    eprintln!("xtask: running {line}");
+    let status = command
+        .status()
+        .map_err(|error| format!("could not start {line}: {error}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{line} failed with {status}"))
+    }
+}
