@@ -1,0 +1,245 @@
+//! Load from an OCI layout directory (what `skopeo copy … oci:DIR` writes).
+
+use std::fs::{self, File};
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use hoist_content::{Ingester, Labels, Manager, Provider};
+
+use super::layout::{self, INDEX_FILE, LAYOUT_FILE};
+use super::load::{ArchiveFormat, LoadOptions, Loaded, finish_oci};
+use crate::descriptor::Descriptor;
+use crate::document::{Document, MAX_DOCUMENT_SIZE};
+use crate::error::{Detail, Error, ErrorKind, Result};
+use crate::media_type::{self, MediaKind};
+use crate::store_io::{exists, read_document};
+
+/// How deep documents may nest before the copy stops.
+const MAX_DEPTH: usize = 8;
+
+/// Loads the OCI image layout in the directory `path` into `store`.
+///
+/// Every blob `index.json` reaches is copied from `blobs/<alg>/<hex>`,
+/// verified against its digest and its descriptor's size as it streams.
+/// Files are opened only by paths built from validated digests, and a file
+/// (or a directory on the way) that is a link leading outside the layout is
+/// refused. As with [`load`](crate::load), names are returned only after
+/// everything reachable is stored.
+///
+/// # Errors
+/// Invalid-argument if the directory is not an OCI layout, a link leaves it,
+/// or `index.json` reaches blobs it does not hold; data-loss for a blob whose
+/// content or size is not its descriptor's; store and I/O errors.
+pub fn load_dir<S>(store: &S, path: &Path, options: &LoadOptions) -> Result<Loaded>
+where
+    S: Provider + Manager + Ingester + ?Sized,
+{
+    let root = fs::canonicalize(path).map_err(|e| Error::io("opening the layout", path, e))?;
+    let layout_file = read_small_file(&root, LAYOUT_FILE)?.ok_or_else(|| {
+        Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "{} is not an OCI layout: it has no {LAYOUT_FILE}",
+                path.display()
+            ),
+        )
+        .with_path(path)
+    })?;
+    layout::check_layout(&layout_file)?;
+    let index = read_small_file(&root, INDEX_FILE)?.ok_or_else(|| {
+        Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "{} is not an OCI layout: it has no {INDEX_FILE}",
+                path.display()
+            ),
+        )
+        .with_path(path)
+    })?;
+    let parsed = Document::from_bytes(index.clone(), Some(media_type::OCI_INDEX)).map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "{INDEX_FILE} in {} is not a valid index: {e}",
+                path.display()
+            ),
+        )
+        .with_path(path)
+        .with_source(e)
+    })?;
+    let mut copied = 0;
+    if let Document::Index(parsed) = &parsed {
+        for descriptor in parsed.manifests() {
+            copy_tree(store, &root, descriptor, 0, &mut copied)?;
+        }
+    }
+    let images = finish_oci(store, index, options)?;
+    Ok(Loaded {
+        format: ArchiveFormat::OciLayout,
+        images,
+        blobs: copied,
+    })
+}
+
+/// Copies `descriptor`'s blob and, for a document, its children.
+fn copy_tree<S>(
+    store: &S,
+    root: &Path,
+    descriptor: &Descriptor,
+    depth: usize,
+    copied: &mut usize,
+) -> Result<()>
+where
+    S: Provider + Manager + Ingester + ?Sized,
+{
+    if depth > MAX_DEPTH {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "{} nests documents more than {MAX_DEPTH} deep",
+                descriptor.digest
+            ),
+        ));
+    }
+    let is_document = matches!(
+        media_type::classify(&descriptor.media_type),
+        MediaKind::Index | MediaKind::Manifest
+    );
+    let document = if exists(store, &descriptor.digest)? {
+        if !is_document {
+            return Ok(());
+        }
+        read_document(store, descriptor)?
+    } else {
+        let Some((path, file)) = open_blob(root, descriptor)? else {
+            // Missing: the final walk reports it with the others.
+            return Ok(());
+        };
+        *copied += 1;
+        if !is_document {
+            let digest = &descriptor.digest;
+            return hoist_content::write_blob(
+                store,
+                &format!("hoist-load-{}-{}", digest.algorithm(), digest.hex()),
+                BufReader::with_capacity(256 * 1024, file),
+                digest,
+                descriptor.size,
+                Labels::new(),
+            )
+            .map_err(|e| {
+                if e.is_failed_precondition() {
+                    Error::new(
+                        ErrorKind::DataLoss,
+                        format!(
+                            "{} does not hold the blob its name says: {e}",
+                            path.display()
+                        ),
+                    )
+                    .with_path(&path)
+                    .with_digest(digest)
+                    .with_source(e)
+                } else {
+                    Error::content(format!("storing {}", path.display()), e).with_digest(digest)
+                }
+            });
+        }
+        if descriptor.size > MAX_DOCUMENT_SIZE {
+            return Err(crate::document::too_big(
+                &descriptor.digest,
+                descriptor.size,
+            ));
+        }
+        let mut raw = Vec::new();
+        file.take(MAX_DOCUMENT_SIZE + 1)
+            .read_to_end(&mut raw)
+            .map_err(|e| Error::io("reading", &path, e))?;
+        let document = Document::parse(raw, descriptor).map_err(|e| e.with_path(&path))?;
+        crate::store_io::store_document(store, &document)?;
+        document
+    };
+    for child in document.children() {
+        copy_tree(store, root, child, depth + 1, copied)?;
+    }
+    Ok(())
+}
+
+/// Opens `blobs/<alg>/<hex>` under `root`, refusing links that leave it and
+/// files whose size is not the descriptor's; `None` if there is no such file.
+fn open_blob(root: &Path, descriptor: &Descriptor) -> Result<Option<(PathBuf, File)>> {
+    let path = root.join(layout::blob_path(&descriptor.digest));
+    let Some(real) = inside(root, &path)? else {
+        return Ok(None);
+    };
+    let file = File::open(&real).map_err(|e| Error::io("opening", &path, e))?;
+    let metadata = file
+        .metadata()
+        .map_err(|e| Error::io("reading the size of", &path, e))?;
+    if !metadata.is_file() {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("{} is not a regular file", path.display()),
+        )
+        .with_path(&path));
+    }
+    if metadata.len() != descriptor.size {
+        return Err(Error::new(
+            ErrorKind::DataLoss,
+            format!(
+                "{} is {} bytes, but its descriptor says {}",
+                path.display(),
+                metadata.len(),
+                descriptor.size
+            ),
+        )
+        .with_path(&path)
+        .with_digest(&descriptor.digest)
+        .with_detail(Detail::SizeMismatch {
+            expected: descriptor.size,
+            actual: metadata.len(),
+        }));
+    }
+    Ok(Some((path, file)))
+}
+
+/// The real path of `path` if it exists and lies inside `root`; `None` if it
+/// does not exist.
+fn inside(root: &Path, path: &Path) -> Result<Option<PathBuf>> {
+    let real = match fs::canonicalize(path) {
+        Ok(real) => real,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("resolving", path, e)),
+    };
+    if !real.starts_with(root) {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "{} leads to {}, outside the layout; refusing it",
+                path.display(),
+                real.display()
+            ),
+        )
+        .with_path(path));
+    }
+    Ok(Some(real))
+}
+
+/// Reads a small file of the layout, or `None` if it does not exist.
+fn read_small_file(root: &Path, name: &str) -> Result<Option<Vec<u8>>> {
+    let path = root.join(name);
+    let Some(real) = inside(root, &path)? else {
+        return Ok(None);
+    };
+    let file = File::open(&real).map_err(|e| Error::io("opening", &path, e))?;
+    let mut raw = Vec::new();
+    file.take(MAX_DOCUMENT_SIZE + 1)
+        .read_to_end(&mut raw)
+        .map_err(|e| Error::io("reading", &path, e))?;
+    if raw.len() as u64 > MAX_DOCUMENT_SIZE {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            format!("{} is over hoist's 4 MiB limit for it", path.display()),
+        )
+        .with_path(&path));
+    }
+    Ok(Some(raw))
+}
