@@ -1,0 +1,252 @@
+//! rustls configurations per endpoint: the system's roots (through
+//! `rustls-platform-verifier`) plus the endpoint's extra CAs, an optional
+//! client certificate, or no verification at all when asked. The crypto
+//! provider is `ring`, passed explicitly: no process-wide default is
+//! installed, so an embedding program keeps its own.
+
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::hosts::TlsSettings;
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Builds the client TLS configuration for one endpoint.
+///
+/// # Errors
+/// [`ErrorKind::InvalidArgument`] naming the file when a CA or client
+/// certificate cannot be read or parsed.
+pub(crate) fn client_config(settings: &TlsSettings) -> Result<rustls::ClientConfig> {
+    let provider = provider();
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::new(ErrorKind::InvalidArgument, "configuring TLS").with_source(e))?;
+    let verifier: Arc<dyn ServerCertVerifier> = if settings.skip_verify {
+        Arc::new(AcceptAnyCertificate {
+            provider: Arc::clone(&provider),
+        })
+    } else {
+        let mut extra = Vec::new();
+        for path in &settings.ca {
+            let certificates = CertificateDer::pem_file_iter(path)
+                .and_then(|iter| iter.collect::<std::result::Result<Vec<_>, _>>())
+                .map_err(|e| {
+                    Error::new(
+                        ErrorKind::InvalidArgument,
+                        format!("reading CA certificates from {}", path.display()),
+                    )
+                    .with_source(e)
+                })?;
+            if certificates.is_empty() {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!("{} holds no PEM certificate", path.display()),
+                ));
+            }
+            extra.extend(certificates);
+        }
+        match rustls_platform_verifier::Verifier::new_with_extra_roots(extra, Arc::clone(&provider))
+        {
+            Ok(verifier) => Arc::new(verifier),
+            // No system roots (no ca-certificates) and no CA of the host's
+            // own: plain HTTP to loopback must still work, so the failure is
+            // deferred to the first HTTPS handshake, with its reason.
+            Err(e) => Arc::new(NoTrustedRoots {
+                reason: e.to_string(),
+                provider,
+            }),
+        }
+    };
+    let builder = builder
+        .dangerous()
+        .with_custom_certificate_verifier(verifier);
+    let mut config = match &settings.client {
+        None => builder.with_no_client_auth(),
+        Some((cert_path, key_path)) => {
+            let chain = CertificateDer::pem_file_iter(cert_path)
+                .and_then(|iter| iter.collect::<std::result::Result<Vec<_>, _>>())
+                .map_err(|e| {
+                    Error::new(
+                        ErrorKind::InvalidArgument,
+                        format!("reading a client certificate from {}", cert_path.display()),
+                    )
+                    .with_source(e)
+                })?;
+            let key = PrivateKeyDer::from_pem_file(key_path).map_err(|e| {
+                Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!("reading a client key from {}", key_path.display()),
+                )
+                .with_source(e)
+            })?;
+            builder.with_client_auth_cert(chain, key).map_err(|e| {
+                Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!("using client certificate {}", cert_path.display()),
+                )
+                .with_source(e)
+            })?
+        }
+    };
+    // HTTP/1.1 only: one connection per parallel download spreads blobs
+    // over connections, which is what a registry serves fastest.
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// `skip_verify = true`: any certificate is accepted, signatures are still
+/// checked so the handshake itself stays well-formed.
+#[derive(Debug)]
+struct AcceptAnyCertificate {
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// Refuses every server certificate, saying why: there is nothing to trust.
+#[derive(Debug)]
+struct NoTrustedRoots {
+    reason: String,
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for NoTrustedRoots {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        Err(rustls::Error::General(format!(
+            "no trusted root certificates ({}); install ca-certificates or name a CA in certs.d",
+            self.reason
+        )))
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreadable_ca_files_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "no certificate here").unwrap();
+        let error = client_config(&TlsSettings {
+            ca: vec![empty.clone()],
+            ..TlsSettings::default()
+        })
+        .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidArgument);
+        assert!(error.to_string().contains("empty.pem"), "{error}");
+        let missing = dir.path().join("missing.pem");
+        let error = client_config(&TlsSettings {
+            ca: vec![missing],
+            ..TlsSettings::default()
+        })
+        .unwrap_err();
+        assert!(error.to_string().contains("missing.pem"), "{error}");
+    }
+
+    #[test]
+    fn default_and_skip_verify_configs_build() {
+        assert!(client_config(&TlsSettings::default()).is_ok());
+        assert!(
+            client_config(&TlsSettings {
+                skip_verify: true,
+                ..TlsSettings::default()
+            })
+            .is_ok()
+        );
+    }
+}
