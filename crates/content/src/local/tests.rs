@@ -1,0 +1,157 @@
+//! Tests of the local store's on-disk protocol: the layout after a commit,
+//! and recovery from each point where a crash can interrupt one.
+
+use std::fs::{self, Permissions};
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+use super::LocalStore;
+use super::ingest::IngestState;
+use crate::digest::Digest;
+use crate::store::{ContentWriter, IngestManager, Ingester, Manager};
+use crate::types::{Labels, WriterOptions};
+
+fn store() -> (tempfile::TempDir, LocalStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::open(dir.path().join("nested/root")).unwrap();
+    (dir, store)
+}
+
+#[test]
+fn a_commit_leaves_a_read_only_blob_and_no_ingest_or_lock() {
+    let (_dir, store) = store();
+    let digest = Digest::sha256_of(b"laid out");
+    let mut writer = store
+        .writer(WriterOptions::new("layout").expected(digest.clone()))
+        .unwrap();
+    writer.write_all(b"laid out").unwrap();
+    let ingest = store.layout.ingest("layout");
+    assert!(ingest.data.exists() && ingest.state.exists() && ingest.lock.exists());
+    assert!(store.layout.digest_lock(&digest).exists());
+    writer.commit(8, None, Labels::new()).unwrap();
+
+    let blob = store.root().join("blobs/sha256").join(digest.hex());
+    assert_eq!(blob, store.blob_path(&digest));
+    assert_eq!(fs::read(&blob).unwrap(), b"laid out");
+    assert_eq!(
+        fs::metadata(&blob).unwrap().permissions().mode() & 0o777,
+        0o444
+    );
+    assert!(!ingest.dir.exists());
+    assert!(!store.layout.digest_lock(&digest).exists());
+    assert_eq!(fs::read_dir(store.layout.ingest_root()).unwrap().count(), 0);
+}
+
+#[test]
+fn crash_after_fsync_before_publish_resumes_a_read_only_data_file() {
+    let (_dir, store) = store();
+    let mut writer = store.writer(WriterOptions::new("r")).unwrap();
+    writer.write_all(b"almost").unwrap();
+    drop(writer);
+    let data = store.layout.ingest("r").data;
+    fs::set_permissions(&data, Permissions::from_mode(0o444)).unwrap();
+
+    let mut writer = store.writer(WriterOptions::new("r")).unwrap();
+    assert_eq!(writer.offset(), 6);
+    writer.write_all(b" done").unwrap();
+    let digest = writer.commit(11, None, Labels::new()).unwrap();
+    assert_eq!(digest, Digest::sha256_of(b"almost done"));
+}
+
+#[test]
+fn crash_inside_the_link_fallback_never_writes_into_the_blob() {
+    let (_dir, store) = store();
+    let digest = Digest::sha256_of(b"published");
+    let mut writer = store.writer(WriterOptions::new("first")).unwrap();
+    writer.write_all(b"published").unwrap();
+    writer.commit(9, None, Labels::new()).unwrap();
+    // What a crash between link() and unlink() leaves: an ingest whose data
+    // is a second name of the blob.
+    let paths = store.layout.ingest("linked");
+    fs::create_dir(&paths.dir).unwrap();
+    IngestState::new("linked", None, None)
+        .write(&paths)
+        .unwrap();
+    fs::hard_link(store.blob_path(&digest), &paths.data).unwrap();
+
+    let mut writer = store.writer(WriterOptions::new("linked")).unwrap();
+    assert_eq!(writer.offset(), 0, "the shared file is not resumed");
+    writer.write_all(b"other bytes").unwrap();
+    writer.abort().unwrap();
+    assert_eq!(fs::read(store.blob_path(&digest)).unwrap(), b"published");
+}
+
+#[test]
+fn crash_after_publish_before_ingest_removal_is_already_exists() {
+    let (_dir, store) = store();
+    let digest = Digest::sha256_of(b"done");
+    let mut writer = store.writer(WriterOptions::new("other")).unwrap();
+    writer.write_all(b"done").unwrap();
+    writer.commit(4, None, Labels::new()).unwrap();
+    // The ingest that published it, minus its data (renamed away), remains.
+    let paths = store.layout.ingest("leftover");
+    fs::create_dir(&paths.dir).unwrap();
+    IngestState::new("leftover", Some(digest.clone()), Some(4))
+        .write(&paths)
+        .unwrap();
+
+    let err = store
+        .writer(WriterOptions::new("leftover"))
+        .expect_err("the stored expected digest is committed");
+    assert!(err.is_already_exists(), "{err}");
+    assert!(!paths.dir.exists(), "the useless ingest is removed");
+}
+
+#[test]
+fn an_ingest_without_state_starts_over() {
+    let (_dir, store) = store();
+    let paths = store.layout.ingest("half-created");
+    fs::create_dir(&paths.dir).unwrap();
+    fs::write(&paths.data, b"orphan bytes").unwrap();
+    assert!(store.status("half-created").unwrap_err().is_not_found());
+    let writer = store.writer(WriterOptions::new("half-created")).unwrap();
+    assert_eq!(writer.offset(), 0);
+    writer.abort().unwrap();
+}
+
+#[test]
+fn leftovers_of_killed_processes_are_swept() {
+    let (_dir, store) = store();
+    // Trash of an interrupted removal.
+    let trash = store.layout.ingest_root().join(".trash-abc-1-0");
+    fs::create_dir(&trash).unwrap();
+    fs::write(trash.join("data"), b"x").unwrap();
+    // A digest lock file nobody holds, and an orphan ingest directory.
+    let digest = Digest::sha256_of(b"never finished");
+    fs::write(store.layout.digest_lock(&digest), b"").unwrap();
+    let orphan = store.layout.ingest("orphan");
+    fs::create_dir(&orphan.dir).unwrap();
+
+    let reopened = LocalStore::open(store.root()).unwrap();
+    assert!(!trash.exists());
+    assert!(reopened.abort_idle(Duration::ZERO).unwrap().is_empty());
+    assert!(!store.layout.digest_lock(&digest).exists());
+    assert!(!orphan.dir.exists());
+}
+
+#[test]
+fn junk_in_blobs_is_not_listed() {
+    let (_dir, store) = store();
+    fs::write(
+        store
+            .layout
+            .blobs_dir(crate::Algorithm::Sha256)
+            .join("not-a-digest"),
+        b"",
+    )
+    .unwrap();
+    let mut seen = 0;
+    store
+        .walk(&crate::Filter::all(), &mut |_| {
+            seen += 1;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(seen, 0);
+}
