@@ -1,10 +1,65 @@
 //! hoist: a daemonless, embeddable local container-image store.
 //!
-//! This crate is the embedding API. It re-exports the crates hoist is built
-//! from; the `Store` facade with pull, push, load, save and reduce arrives
-//! with the issues that build those crates.
+//! This crate is the embedding API. A [`Store`] is one root on disk seen
+//! through one namespace; it lists, inspects, checks, tags, reduces,
+//! assembles, saves and loads images, manages content, leases and garbage
+//! collection, and pulls, pushes, copies and verifies images against
+//! registries. Every writing operation runs under a lease that expires on
+//! its own, and names what it wrote last, so a collection running beside it
+//! (in this process or another) never takes what it still needs.
+//!
+//! It is thin by design: the image model, the store, the metadata and the
+//! registry protocol live in the crates it re-exports ([`image`],
+//! [`content`], [`meta`], [`remote`], [`platform`]); the facade composes
+//! them. It does not render anything: progress arrives as events
+//! ([`Progress`]) for the caller to draw.
+//!
+//! ```
+//! use hoist::{Platforms, Store, StoreOptions};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let store = Store::open(dir.path(), StoreOptions::default().namespace("demo"))?;
+//! assert!(store.list_images(None)?.is_empty());
+//!
+//! // A missing image is a not-found error naming it.
+//! let error = store.check("example.com/app:1", &Platforms::All).unwrap_err();
+//! assert!(error.is_not_found());
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! See `docs/architecture.md` for the crate map.
+
+mod admin;
+mod archive;
+mod copy;
+mod descriptor;
+mod error;
+mod images;
+mod options;
+mod platforms;
+mod progress;
+mod pull;
+mod push;
+mod store;
+mod transfer;
+mod transform;
+mod verify;
+
+pub use archive::LoadReport;
+pub use error::{Error, ErrorKind, Result};
+pub use images::{ImageRecord, ImageSummary, Inspection, PlatformSummary};
+pub use options::{
+    CredentialsSource, DEFAULT_CONCURRENCY, DEFAULT_LEASE_TTL, DEFAULT_NAMESPACE, StoreOptions,
+};
+pub use platforms::Platforms;
+pub use progress::{BlobEvent, NoProgress, Progress, Totals};
+pub use pull::{PullOptions, PullReport};
+pub use push::{PushOptions, PushReport};
+pub use store::Store;
+pub use transform::AssembleRequest;
+pub use verify::{RemoteEntry, RemoteReport, VerifyReport};
 
 pub use hoist_content as content;
 pub use hoist_image as image;

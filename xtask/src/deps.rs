@@ -11,7 +11,10 @@ const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("librocksdb-dev", "RocksDB, linked by hoist-meta"),
     ("libclang-dev", "bindgen, for librocksdb-sys"),
     ("pkg-config", "finding system libraries"),
-    ("docker-registry", "the real registry the tests push to and pull from"),
+    (
+        "docker-registry",
+        "the real registry the tests push to and pull from",
+    ),
     ("apache2-utils", "htpasswd -B, for the basic-auth registry"),
     ("openssl", "certificates for the token-auth registry"),
     ("skopeo", "interop peer"),

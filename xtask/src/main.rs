@@ -4,10 +4,14 @@
 //!   run clippy, the whole test suite, the doc tests and the docs build. It is
 //!   the README's test command, and `.ci/run` runs exactly it.
 //! - `cargo xtask deps`: only install what the tests need.
+//! - `cargo xtask demo`: the README's main-job walkthrough on a fresh store.
+//! - `cargo xtask bench`: pull/push against skopeo, ctr and the curl floor.
 //!
 //! The xtask binary itself depends on nothing outside the standard library,
 //! so it builds in seconds on a fresh machine before anything is installed.
 
+mod bench;
+mod demo;
 mod deps;
 
 use std::env;
@@ -20,6 +24,8 @@ fn main() -> ExitCode {
     let result = match task {
         "ci" => ci(),
         "deps" => deps::ensure_all(),
+        "bench" => bench::run(&args[1..]),
+        "demo" => demo::run(),
         "help" | "-h" | "--help" => {
             print_help();
             Ok(())
@@ -40,7 +46,9 @@ fn print_help() {
         "usage: cargo xtask <task>\n\n\
          tasks:\n  \
            ci     install test dependencies, then fmt, clippy, tests, doc tests, docs\n  \
-           deps   install test dependencies only (Debian packages, cargo tools)"
+           deps   install test dependencies only (Debian packages, cargo tools)\n  \
+           demo   walk through hoist's main job on a fresh store and a local registry\n  \
+           bench  time pull and push against skopeo, ctr and the curl floor"
     );
 }
 
@@ -52,7 +60,9 @@ fn ci() -> Result<(), String> {
     eprintln!("xtask: building in {}", target_dir.display());
     let cargo = || {
         let mut command = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        command.current_dir(&root).env("CARGO_TARGET_DIR", &target_dir);
+        command
+            .current_dir(&root)
+            .env("CARGO_TARGET_DIR", &target_dir);
         command
     };
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
@@ -97,7 +107,9 @@ fn target_dir() -> PathBuf {
     if let Some(dir) = env::var_os("CARGO_TARGET_DIR") {
         return PathBuf::from(dir);
     }
-    let home = env::var_os("HOME").map(PathBuf::from).unwrap_or_else(env::temp_dir);
+    let home = env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(env::temp_dir);
     home.join(".cache").join("hoist").join("target")
 }
 

@@ -1,0 +1,35 @@
+//! `cargo xtask bench`: hoist beside skopeo, containerd's `ctr` and the
+//! floor (curl fetching every blob in parallel straight to files) on a
+//! generated multi-platform image served by a local `docker-registry`.
+//!
+//! Rows: pull all platforms, pull one, push to an empty registry, push again
+//! (everything present), and a reduced push of 2 of the 4 platforms. Each
+//! cell is the median of `--runs` runs; a hoist pull runs in a child process
+//! (this binary, `--child-pull`) so its peak memory can be read. The result
+//! is a markdown table on standard output (and in `--out`, if given).
+//!
+//! Usage: `cargo bench -p hoist --bench peers -- [--runs N] [--size-mb M] [--out FILE]`.
+
+mod peers;
+mod table;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let result = if args.first().map(String::as_str) == Some("--child-pull") {
+        peers::child_pull(&args[1..])
+    } else {
+        peers::Settings::parse(&args).and_then(|settings| peers::run(&settings))
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("bench: error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

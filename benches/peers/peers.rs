@@ -1,0 +1,497 @@
+//! The runs: a fixture, a source registry, and each tool doing each job.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hoist::{
+    CredentialsSource, NoProgress, Platforms, PullOptions, PushOptions, Store, StoreOptions,
+};
+use hoist_testkit::{Fixture, FixtureSpec, Registry, RegistryOptions, find_tool};
+
+use crate::table::{self, Row};
+
+type Result<T> = std::result::Result<T, String>;
+
+/// What to run.
+pub struct Settings {
+    runs: usize,
+    size_mb: usize,
+    out: Option<PathBuf>,
+    concurrency: usize,
+    pull_only: bool,
+}
+
+impl Settings {
+    /// Reads `--runs N`, `--size-mb M`, `--out FILE`.
+    pub fn parse(args: &[String]) -> Result<Settings> {
+        let mut settings = Settings {
+            runs: 3,
+            size_mb: 200,
+            out: None,
+            concurrency: hoist::DEFAULT_CONCURRENCY,
+            pull_only: false,
+        };
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            let mut value = || args.next().cloned().ok_or(format!("{arg} needs a value"));
+            match arg.as_str() {
+                "--runs" => settings.runs = value()?.parse().map_err(|e| format!("--runs: {e}"))?,
+                "--size-mb" => {
+                    settings.size_mb = value()?.parse().map_err(|e| format!("--size-mb: {e}"))?;
+                }
+                "--out" => settings.out = Some(PathBuf::from(value()?)),
+                "--concurrency" => {
+                    settings.concurrency = value()?
+                        .parse()
+                        .map_err(|e| format!("--concurrency: {e}"))?;
+                }
+                "--pull-only" => settings.pull_only = true,
+                other => return Err(format!("unknown argument {other:?}")),
+            }
+        }
+        settings.runs = settings.runs.max(1);
+        Ok(settings)
+    }
+}
+
+fn store_at(root: &Path) -> Result<Store> {
+    Store::open(
+        root,
+        StoreOptions::default().credentials(CredentialsSource::Anonymous),
+    )
+    .map_err(|e| format!("opening a store at {}: {e}", root.display()))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Runtime::new().map_err(|e| format!("starting tokio: {e}"))
+}
+
+/// The child: pulls `reference` (`all` platforms or one) into `root`, then
+/// prints its peak resident memory (VmHWM) in KiB.
+pub fn child_pull(args: &[String]) -> Result<()> {
+    let [root, reference, platform, concurrency] = args else {
+        return Err("--child-pull ROOT REFERENCE all|PLATFORM CONCURRENCY".to_owned());
+    };
+    let concurrency: usize = concurrency
+        .parse()
+        .map_err(|e| format!("concurrency: {e}"))?;
+    let store = store_at(Path::new(root))?;
+    let platforms = match platform.as_str() {
+        "all" => Platforms::All,
+        one => Platforms::Only(vec![
+            hoist::platform::parse(one).map_err(|e| e.to_string())?,
+        ]),
+    };
+    runtime()?
+        .block_on(store.pull(
+            reference,
+            &PullOptions::new(platforms).concurrency(concurrency),
+            Arc::new(NoProgress),
+        ))
+        .map_err(|e| format!("pulling {reference}: {e}"))?;
+    let status = std::fs::read_to_string("/proc/self/status").map_err(|e| e.to_string())?;
+    let peak = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .map(|v| v.trim().trim_end_matches("kB").trim().to_owned())
+        .unwrap_or_default();
+    println!("vmhwm_kib={peak}");
+    Ok(())
+}
+
+fn tool(name: &str) -> Result<PathBuf> {
+    find_tool(name).ok_or_else(|| format!("{name} is not installed (cargo xtask deps)"))
+}
+
+/// Runs `command` to completion, timing it; fails with its stderr.
+fn timed(command: &mut Command) -> Result<(Duration, String)> {
+    let line = format!("{command:?}");
+    let started = Instant::now();
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("running {line}: {e}"))?;
+    let elapsed = started.elapsed();
+    if !output.status.success() {
+        return Err(format!(
+            "{line} failed: {}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok((
+        elapsed,
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    ))
+}
+
+/// A containerd of the bench's own, on sockets in a temporary directory.
+struct Containerd {
+    child: std::process::Child,
+    address: PathBuf,
+    ctr: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Containerd {
+    fn start() -> Result<Containerd> {
+        let containerd = tool("containerd")?;
+        let ctr = tool("ctr")?;
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let address = dir.path().join("c.sock");
+        let config = format!(
+            "version = 2\nroot = \"{root}/root\"\nstate = \"{root}/state\"\n\
+             disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n\
+             [grpc]\n  address = \"{address}\"\n[ttrpc]\n  address = \"{address}.ttrpc\"\n\
+             [debug]\n  address = \"{root}/debug.sock\"\n",
+            root = dir.path().display(),
+            address = address.display()
+        );
+        let config_path = dir.path().join("config.toml");
+        std::fs::write(&config_path, config).map_err(|e| e.to_string())?;
+        let child = Command::new(containerd)
+            .arg("--config")
+            .arg(&config_path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("starting containerd: {e}"))?;
+        let running = Containerd {
+            child,
+            address,
+            ctr,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !running
+            .command()
+            .arg("version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+        {
+            if Instant::now() > deadline {
+                return Err("containerd did not start within 30 s".to_owned());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(running)
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new(&self.ctr);
+        command
+            .arg("--address")
+            .arg(&self.address)
+            .args(["--namespace", "bench"]);
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Result<Duration> {
+        timed(self.command().args(args)).map(|(d, _)| d)
+    }
+}
+
+impl Drop for Containerd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn registry() -> Result<Registry> {
+    Registry::start(RegistryOptions::plain())
+        .map_err(|e| format!("starting docker-registry: {e}"))?
+        .ok_or_else(|| "docker-registry is not installed".to_owned())
+}
+
+/// curl fetching `digests` of `repository` in parallel straight to files.
+fn floor(host: &str, repository: &str, digests: &[String], dir: &Path) -> Result<Duration> {
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let mut command = Command::new(tool("curl")?);
+    command.args(["--silent", "--fail", "--parallel", "--parallel-max", "16"]);
+    for digest in digests {
+        command
+            .arg("-o")
+            .arg(dir.join(digest.trim_start_matches("sha256:")))
+            .arg(format!("http://{host}/v2/{repository}/blobs/{digest}"));
+    }
+    let elapsed = timed(&mut command)?.0;
+    let _ = std::fs::remove_dir_all(dir);
+    Ok(elapsed)
+}
+
+/// The peak memory the child reported, in MiB.
+fn peak_mib(stdout: &str) -> Option<f64> {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("vmhwm_kib="))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .map(|kib| kib / 1024.0)
+}
+
+/// Everything: prints the table and writes it to `--out`.
+pub fn run(settings: &Settings) -> Result<()> {
+    let skopeo = tool("skopeo")?;
+    tool("curl")?;
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let part = settings.size_mb * 1024 * 1024 / 5;
+    eprintln!(
+        "bench: generating a {} MB, 4-platform fixture",
+        settings.size_mb
+    );
+    let fixture = Fixture::generate(&FixtureSpec::four_platforms(7, part, part))
+        .map_err(|e| e.to_string())?;
+    let work = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let layout = work.path().join("layout");
+    fixture
+        .write_oci_layout(&layout, "1")
+        .map_err(|e| e.to_string())?;
+    let runtime = runtime()?;
+
+    let source = registry()?;
+    let host = source.host();
+    let reference = format!("{host}/bench/app:1");
+    let seed = store_at(&work.path().join("seed"))?;
+    seed.load_path(&layout, Some("bench.local/app"))
+        .map_err(|e| format!("loading the fixture: {e}"))?;
+    let local = "bench.local/app:1";
+    let push = |store: &Store, destination: &str, platforms: Platforms| -> Result<Duration> {
+        let started = Instant::now();
+        runtime
+            .block_on(store.push(
+                local,
+                Some(destination),
+                &PushOptions::new(platforms),
+                Arc::new(NoProgress),
+            ))
+            .map_err(|e| format!("hoist push to {destination}: {e}"))?;
+        Ok(started.elapsed())
+    };
+    push(&seed, &reference, Platforms::All)?;
+
+    let is_document =
+        |media_type: &str| media_type.contains("manifest") || media_type.contains("index");
+    let all_blobs: Vec<String> = fixture
+        .blobs()
+        .into_iter()
+        .filter(|b| !is_document(&b.media_type))
+        .map(|b| b.digest.clone())
+        .collect();
+    let arm64 = fixture
+        .images
+        .iter()
+        .find(|i| i.platform.architecture == "arm64")
+        .ok_or("the fixture has no arm64 image")?;
+    let one_blobs: Vec<String> = std::iter::once(&arm64.config)
+        .chain(arm64.layers.iter())
+        .map(|b| b.digest.clone())
+        .collect();
+
+    let mut peak = 0.0f64;
+    let mut hoist_pull = |root: &Path, platform: &str| -> Result<Duration> {
+        let (elapsed, stdout) = timed(
+            Command::new(&exe)
+                .arg("--child-pull")
+                .arg(root)
+                .arg(&reference)
+                .arg(platform)
+                .arg(settings.concurrency.to_string()),
+        )?;
+        peak = peak.max(peak_mib(&stdout).unwrap_or(0.0));
+        let _ = std::fs::remove_dir_all(root);
+        Ok(elapsed)
+    };
+
+    let mut rows = Vec::new();
+    for (operation, platform, skopeo_args, ctr_platform, blobs) in [
+        (
+            "pull, all 4 platforms",
+            "all",
+            vec!["--all"],
+            vec!["--all-platforms"],
+            &all_blobs,
+        ),
+        (
+            "pull, 1 platform (linux/arm64)",
+            "linux/arm64",
+            vec![
+                "--override-os",
+                "linux",
+                "--override-arch",
+                "arm64",
+                "--override-variant",
+                "v8",
+            ],
+            vec!["--platform", "linux/arm64/v8"],
+            &one_blobs,
+        ),
+    ] {
+        eprintln!("bench: {operation}");
+        let mut row = Row {
+            operation: operation.to_owned(),
+            hoist: Vec::new(),
+            skopeo: Some(Vec::new()),
+            ctr: Some(Vec::new()),
+            floor: Some(Vec::new()),
+            note: String::new(),
+        };
+        for i in 0..settings.runs {
+            row.hoist.push(hoist_pull(
+                &work.path().join(format!("hoist-{i}")),
+                platform,
+            )?);
+            let dir = work.path().join(format!("skopeo-{i}"));
+            let mut command = Command::new(&skopeo);
+            command
+                .args(["copy", "--quiet", "--src-tls-verify=false"])
+                .args(&skopeo_args)
+                .arg(format!("docker://{reference}"))
+                .arg(format!("oci:{}:1", dir.display()));
+            row.skopeo
+                .get_or_insert_default()
+                .push(timed(&mut command)?.0);
+            let _ = std::fs::remove_dir_all(&dir);
+            let containerd = Containerd::start()?;
+            let mut args = vec!["content", "fetch", "--plain-http"];
+            args.extend(ctr_platform.iter().copied());
+            args.push(&reference);
+            row.ctr.get_or_insert_default().push(containerd.run(&args)?);
+            drop(containerd);
+            let dir = work.path().join(format!("floor-{i}"));
+            row.floor
+                .get_or_insert_default()
+                .push(floor(&host, "bench/app", blobs, &dir)?);
+        }
+        rows.push(row);
+    }
+
+    if settings.pull_only {
+        return finish(settings, &rows, peak);
+    }
+    eprintln!("bench: pushes");
+    let mut empty = Row {
+        operation: "push to an empty registry".to_owned(),
+        hoist: Vec::new(),
+        skopeo: Some(Vec::new()),
+        ctr: Some(Vec::new()),
+        floor: None,
+        note: String::new(),
+    };
+    let mut again = Row {
+        operation: "push again (all present)".to_owned(),
+        hoist: Vec::new(),
+        skopeo: Some(Vec::new()),
+        ctr: Some(Vec::new()),
+        floor: None,
+        note: String::new(),
+    };
+    let mut reduced = Row {
+        operation: "reduced push, 2 of 4 platforms".to_owned(),
+        hoist: Vec::new(),
+        skopeo: None,
+        ctr: Some(Vec::new()),
+        floor: None,
+        note: "skopeo 1.9 cannot push a subset of an index; ctr 1.6 pushes the whole index"
+            .to_owned(),
+    };
+    let containerd = Containerd::start()?;
+    containerd.run(&[
+        "images",
+        "pull",
+        "--plain-http",
+        "--all-platforms",
+        &reference,
+    ])?;
+    let two = Platforms::Only(vec![
+        hoist::platform::parse("linux/amd64").map_err(|e| e.to_string())?,
+        hoist::platform::parse("linux/arm64").map_err(|e| e.to_string())?,
+    ]);
+    for _ in 0..settings.runs {
+        let target = registry()?;
+        let destination = format!("{}/bench/app:1", target.host());
+        empty.hoist.push(push(&seed, &destination, Platforms::All)?);
+        again.hoist.push(push(&seed, &destination, Platforms::All)?);
+        drop(target);
+
+        let target = registry()?;
+        let destination = format!("{}/bench/app:1", target.host());
+        let mut command = Command::new(&skopeo);
+        command
+            .args(["copy", "--quiet", "--all", "--dest-tls-verify=false"])
+            .arg(format!("oci:{}:1", layout.display()))
+            .arg(format!("docker://{destination}"));
+        empty
+            .skopeo
+            .get_or_insert_default()
+            .push(timed(&mut command)?.0);
+        again
+            .skopeo
+            .get_or_insert_default()
+            .push(timed(&mut command)?.0);
+        drop(target);
+
+        let target = registry()?;
+        let destination = format!("{}/bench/app:1", target.host());
+        let args = ["images", "push", "--plain-http", &destination, &reference];
+        empty
+            .ctr
+            .get_or_insert_default()
+            .push(containerd.run(&args)?);
+        again
+            .ctr
+            .get_or_insert_default()
+            .push(containerd.run(&args)?);
+        drop(target);
+
+        let target = registry()?;
+        let destination = format!("{}/bench/app:1", target.host());
+        reduced.hoist.push(push(&seed, &destination, two.clone())?);
+        drop(target);
+        let target = registry()?;
+        let destination = format!("{}/bench/app:1", target.host());
+        let args = [
+            "images",
+            "push",
+            "--plain-http",
+            "--platform",
+            "linux/amd64",
+            "--platform",
+            "linux/arm64",
+            &destination,
+            &reference,
+        ];
+        reduced
+            .ctr
+            .get_or_insert_default()
+            .push(containerd.run(&args)?);
+        drop(target);
+    }
+    drop(containerd);
+    rows.push(empty);
+    rows.push(again);
+    rows.push(reduced);
+    finish(settings, &rows, peak)
+}
+
+/// Prints the table and writes it to `--out`.
+fn finish(settings: &Settings, rows: &[Row], peak: f64) -> Result<()> {
+    let header = format!(
+        "Medians of {} runs; {} MB, 4-platform fixture with one layer shared by all \
+         (9 blobs), served by docker-registry on 127.0.0.1; {} cores. \
+         Peak RSS of a hoist pull: {peak:.1} MiB.",
+        settings.runs,
+        settings.size_mb,
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+    );
+    let text = table::render(rows, &header);
+    println!("{text}");
+    if let Some(out) = &settings.out {
+        std::fs::write(out, &text).map_err(|e| format!("writing {}: {e}", out.display()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,57 @@
+//! Medians, ratios and the markdown table.
+
+use std::time::Duration;
+
+/// One row: an operation and the timings of each tool (`None`: not run).
+pub struct Row {
+    pub operation: String,
+    pub hoist: Vec<Duration>,
+    pub skopeo: Option<Vec<Duration>>,
+    pub ctr: Option<Vec<Duration>>,
+    pub floor: Option<Vec<Duration>>,
+    pub note: String,
+}
+
+pub fn median(samples: &[Duration]) -> Option<Duration> {
+    let mut sorted = samples.to_vec();
+    sorted.sort();
+    sorted.get(sorted.len() / 2).copied()
+}
+
+fn cell(samples: Option<&Vec<Duration>>) -> String {
+    match samples.and_then(|s| median(s)) {
+        Some(d) => format!("{:.2} s", d.as_secs_f64()),
+        None => "—".to_owned(),
+    }
+}
+
+fn ratio(hoist: &[Duration], other: Option<&Vec<Duration>>) -> String {
+    match (median(hoist), other.and_then(|s| median(s))) {
+        (Some(h), Some(o)) if o > Duration::ZERO => {
+            format!("{:.2}×", h.as_secs_f64() / o.as_secs_f64())
+        }
+        _ => "—".to_owned(),
+    }
+}
+
+pub fn render(rows: &[Row], header: &str) -> String {
+    let mut out = String::new();
+    out.push_str(header);
+    out.push_str("\n\n| operation | hoist | skopeo | ctr | floor (curl) | hoist/skopeo | hoist/ctr | hoist/floor | note |\n");
+    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    for row in rows {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            row.operation,
+            cell(Some(&row.hoist)),
+            cell(row.skopeo.as_ref()),
+            cell(row.ctr.as_ref()),
+            cell(row.floor.as_ref()),
+            ratio(&row.hoist, row.skopeo.as_ref()),
+            ratio(&row.hoist, row.ctr.as_ref()),
+            ratio(&row.hoist, row.floor.as_ref()),
+            row.note,
+        ));
+    }
+    out
+}

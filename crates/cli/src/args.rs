@@ -1,0 +1,503 @@
+//! The command-line grammar: global options and every command, as clap
+//! derive types. Values stay strings here; `inputs` parses references,
+//! platforms, digests and durations so that bad ones get hoist's one-line
+//! error and exit code 2 instead of clap's multi-line report.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::exit::EXIT_CODES_HELP;
+
+/// A daemonless local container-image store with nerdctl's commands.
+#[derive(Debug, Parser)]
+#[command(
+    name = "hoist",
+    version,
+    about,
+    propagate_version = true,
+    after_help = EXIT_CODES_HELP,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Options every command accepts.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command accepts, before or after the command's name.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The store's folder [default: $HOIST_ROOT, else $XDG_DATA_HOME/hoist,
+    /// else ~/.local/share/hoist].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// The namespace to work in.
+    #[arg(
+        short = 'n',
+        long,
+        global = true,
+        env = "HOIST_NAMESPACE",
+        default_value = "default",
+        value_name = "NS"
+    )]
+    pub namespace: String,
+    /// A registry (host or host:port) reached over plain HTTP or unverified TLS;
+    /// repeat for several. Loopback registries need not be named.
+    #[arg(long = "insecure-registry", global = true, value_name = "HOST")]
+    pub insecure_registries: Vec<String>,
+    /// containerd's certs.d folder of per-registry hosts.toml and certificates.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub hosts_dir: Option<PathBuf>,
+    /// Print debugging detail on stderr (every error's full chain, timings).
+    #[arg(long, global = true)]
+    pub debug: bool,
+}
+
+/// How a listing is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    /// Aligned columns for people.
+    #[default]
+    Table,
+    /// JSON for scripts (documented and stable).
+    Json,
+}
+
+/// The platforms a command works on.
+#[derive(Debug, Args, Clone, Default)]
+pub struct PlatformArgs {
+    /// A platform (os/arch[/variant]); repeat or give a comma list.
+    #[arg(long = "platform", value_name = "P")]
+    pub platforms: Vec<String>,
+    /// Every platform the image lists.
+    #[arg(long, conflicts_with = "platforms")]
+    pub all_platforms: bool,
+}
+
+/// Every command.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Download an image from a registry into the store.
+    Pull(PullArgs),
+    /// Upload an image (or some of its platforms) to a registry.
+    Push(PushArgs),
+    /// List images (same as `image ls`).
+    Images(ImagesArgs),
+    /// Inspect, list, convert and prune images.
+    #[command(subcommand)]
+    Image(ImageCommand),
+    /// Give an image a second name.
+    Tag(TagArgs),
+    /// Remove image names.
+    Rmi(RmiArgs),
+    /// Write images to an OCI layout tar archive.
+    Save(SaveArgs),
+    /// Read images from an OCI layout or `docker save` tar archive.
+    Load(LoadArgs),
+    /// Inspect remote manifests; assemble indexes locally.
+    #[command(subcommand)]
+    Manifest(ManifestCommand),
+    /// Check that an image holds every required platform, complete.
+    Verify(VerifyArgs),
+    /// Copy an image from one reference to another (registry to registry,
+    /// or within the store).
+    Copy(CopyArgs),
+    /// List, read and remove blobs.
+    #[command(subcommand)]
+    Content(ContentCommand),
+    /// List, create and remove leases (what keeps content from GC).
+    #[command(subcommand)]
+    Lease(LeaseCommand),
+    /// Remove content nothing references.
+    Gc(GcArgs),
+    /// Check the store: every blob's digest and every record's target.
+    Fsck(FsckArgs),
+    /// List namespaces.
+    #[command(subcommand)]
+    Namespace(NamespaceCommand),
+    /// Save credentials for a registry in Docker's config.json.
+    Login(LoginArgs),
+    /// Remove a registry's credentials from Docker's config.json.
+    Logout(LogoutArgs),
+    /// Print a shell completion script.
+    Completion(CompletionArgs),
+}
+
+/// `hoist pull`.
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// The image to pull (e.g. alpine:3.20, localhost:5000/team/app@sha256:…).
+    #[arg(value_name = "REF")]
+    pub reference: String,
+    /// The platforms to pull [default: the host's].
+    #[command(flatten)]
+    pub platforms: PlatformArgs,
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `hoist push`.
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// The image to push, by its local name.
+    #[arg(value_name = "REF")]
+    pub reference: String,
+    /// The platforms to push [default: the host's]; the tag then names an
+    /// index of exactly those.
+    #[command(flatten)]
+    pub platforms: PlatformArgs,
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Do not read the tag back after pushing to check it.
+    #[arg(long)]
+    pub no_verify: bool,
+}
+
+/// `hoist images` and `hoist image ls`.
+#[derive(Debug, Args)]
+pub struct ImagesArgs {
+    /// Only images with this name (or repository).
+    #[arg(value_name = "REF")]
+    pub reference: Option<String>,
+    /// Print names only.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Show each image's digest.
+    #[arg(long)]
+    pub digests: bool,
+    /// Do not shorten IDs and digests.
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// `hoist image …`.
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// List images.
+    #[command(visible_alias = "list")]
+    Ls(ImagesArgs),
+    /// Show an image's record and documents as JSON.
+    Inspect(ImageInspectArgs),
+    /// Show the platforms an image lists and which are complete locally.
+    Platforms(ImagePlatformsArgs),
+    /// Reduce an image to some platforms, under a new name.
+    Convert(ImageConvertArgs),
+    /// Remove images without a name and content nothing references.
+    Prune(ImagePruneArgs),
+}
+
+/// `hoist image inspect`.
+#[derive(Debug, Args)]
+pub struct ImageInspectArgs {
+    /// The image.
+    #[arg(value_name = "REF")]
+    pub reference: String,
+    /// Show the manifest chosen for this platform instead of the index.
+    #[arg(long, value_name = "P")]
+    pub platform: Option<String>,
+    /// Output format (only json).
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: InspectFormat,
+}
+
+/// The formats `image inspect` knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InspectFormat {
+    /// JSON.
+    Json,
+}
+
+/// `hoist image platforms`.
+#[derive(Debug, Args)]
+pub struct ImagePlatformsArgs {
+    /// The image.
+    #[arg(value_name = "REF")]
+    pub reference: String,
+    /// Ask the registry instead of the store.
+    #[arg(long)]
+    pub remote: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// `hoist image convert`.
+#[derive(Debug, Args)]
+pub struct ImageConvertArgs {
+    /// The image to reduce.
+    #[arg(value_name = "SRC")]
+    pub source: String,
+    /// The name of the reduced image.
+    #[arg(value_name = "DST")]
+    pub destination: String,
+    /// The platforms to keep.
+    #[command(flatten)]
+    pub platforms: PlatformArgs,
+}
+
+/// `hoist image prune`.
+#[derive(Debug, Args)]
+pub struct ImagePruneArgs {
+    /// Remove every image, not only dangling ones.
+    #[arg(short, long)]
+    pub all: bool,
+    /// Do not ask for confirmation.
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+/// `hoist tag`.
+#[derive(Debug, Args)]
+pub struct TagArgs {
+    /// The existing image.
+    #[arg(value_name = "SRC")]
+    pub source: String,
+    /// The new name.
+    #[arg(value_name = "DST")]
+    pub destination: String,
+}
+
+/// `hoist rmi`.
+#[derive(Debug, Args)]
+pub struct RmiArgs {
+    /// The names to remove.
+    #[arg(value_name = "REF", required = true)]
+    pub references: Vec<String>,
+    /// Do not fail when a name does not exist.
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+/// `hoist save`.
+#[derive(Debug, Args)]
+pub struct SaveArgs {
+    /// The archive to write (`-` for stdout).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// The images to save.
+    #[arg(value_name = "REF", required = true)]
+    pub references: Vec<String>,
+    /// The platforms to save [default: every platform].
+    #[command(flatten)]
+    pub platforms: PlatformArgs,
+}
+
+/// `hoist load`.
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// The archive to read (OCI layout or `docker save`, plain or gzip).
+    #[arg(short, long, value_name = "FILE")]
+    pub input: PathBuf,
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `hoist manifest …`.
+#[derive(Debug, Subcommand)]
+pub enum ManifestCommand {
+    /// Print a remote manifest or index.
+    Inspect(ManifestInspectArgs),
+    /// Assemble an index from per-platform images, locally.
+    Create(ManifestCreateArgs),
+}
+
+/// `hoist manifest inspect`.
+#[derive(Debug, Args)]
+pub struct ManifestInspectArgs {
+    /// The remote reference.
+    #[arg(value_name = "REF")]
+    pub reference: String,
+    /// Print the exact bytes the registry served.
+    #[arg(long)]
+    pub raw: bool,
+}
+
+/// `hoist manifest create`.
+#[derive(Debug, Args)]
+pub struct ManifestCreateArgs {
+    /// The name of the new index.
+    #[arg(value_name = "DST")]
+    pub destination: String,
+    /// The images whose platforms it lists.
+    #[arg(value_name = "SRC", required = true)]
+    pub sources: Vec<String>,
+    /// Replace DST if it exists, later sources winning per platform.
+    #[arg(long)]
+    pub amend: bool,
+}
+
+/// `hoist verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The image.
+    #[arg(value_name = "REF")]
+    pub reference: String,
+    /// The required platforms; repeat or give a comma list.
+    #[arg(long = "platform", value_name = "P", required = true)]
+    pub platforms: Vec<String>,
+    /// Check the registry's tag (it must resolve to an index) instead of the store.
+    #[arg(long)]
+    pub remote: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// `hoist copy`.
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// The source reference.
+    #[arg(value_name = "SRC")]
+    pub source: String,
+    /// The destination reference.
+    #[arg(value_name = "DST")]
+    pub destination: String,
+    /// The platforms to copy [default: every platform].
+    #[command(flatten)]
+    pub platforms: PlatformArgs,
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `hoist content …`.
+#[derive(Debug, Subcommand)]
+pub enum ContentCommand {
+    /// List blobs.
+    Ls(ContentLsArgs),
+    /// Write a blob to stdout.
+    Get(ContentGetArgs),
+    /// Remove blobs (refused for blobs an image or lease holds).
+    Rm(ContentRmArgs),
+}
+
+/// `hoist content ls`.
+#[derive(Debug, Args)]
+pub struct ContentLsArgs {
+    /// Print digests only.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// `hoist content get`.
+#[derive(Debug, Args)]
+pub struct ContentGetArgs {
+    /// The blob's digest.
+    #[arg(value_name = "DIGEST")]
+    pub digest: String,
+}
+
+/// `hoist content rm`.
+#[derive(Debug, Args)]
+pub struct ContentRmArgs {
+    /// The blobs' digests.
+    #[arg(value_name = "DIGEST", required = true)]
+    pub digests: Vec<String>,
+}
+
+/// `hoist lease …`.
+#[derive(Debug, Subcommand)]
+pub enum LeaseCommand {
+    /// List leases.
+    Ls(LeaseLsArgs),
+    /// Create a lease and print its id.
+    Create(LeaseCreateArgs),
+    /// Remove leases.
+    Rm(LeaseRmArgs),
+}
+
+/// `hoist lease ls`.
+#[derive(Debug, Args)]
+pub struct LeaseLsArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// `hoist lease create`.
+#[derive(Debug, Args)]
+pub struct LeaseCreateArgs {
+    /// The lease's id [default: generated].
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
+    /// How long it lives (e.g. 90s, 30m, 24h, 7d) [default: 24h].
+    #[arg(long, value_name = "DURATION")]
+    pub expires: Option<String>,
+}
+
+/// `hoist lease rm`.
+#[derive(Debug, Args)]
+pub struct LeaseRmArgs {
+    /// The leases' ids.
+    #[arg(value_name = "ID", required = true)]
+    pub ids: Vec<String>,
+}
+
+/// `hoist gc`.
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Show what would be removed, remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// `hoist fsck`.
+#[derive(Debug, Args)]
+pub struct FsckArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// `hoist namespace …`.
+#[derive(Debug, Subcommand)]
+pub enum NamespaceCommand {
+    /// List namespaces.
+    Ls,
+}
+
+/// `hoist login`.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The registry (host or host:port; `docker.io` for Docker Hub).
+    #[arg(value_name = "REGISTRY")]
+    pub registry: String,
+    /// The user name.
+    #[arg(short, long, value_name = "USER")]
+    pub username: Option<String>,
+    /// Read the password from stdin (one line) instead of asking.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+/// `hoist logout`.
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// The registry.
+    #[arg(value_name = "REGISTRY")]
+    pub registry: String,
+}
+
+/// `hoist completion`.
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    /// The shell.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}

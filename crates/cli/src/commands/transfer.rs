@@ -1,0 +1,140 @@
+//! `hoist pull`, `hoist push` and `hoist copy`: live progress on stderr,
+//! the result on stdout.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use hoist::platform::Platform;
+use hoist::{Platforms, PullOptions, PushOptions, PushReport};
+
+use crate::args::{CopyArgs, PullArgs, PushArgs};
+use crate::context::Context;
+use crate::diagnostic::note_registry;
+use crate::inputs::{PlatformChoice, parse_reference, platform_choice};
+use crate::output::{print_line, size};
+use crate::progress::Progress;
+
+/// What a platform flag means for pull and push: no flag is the host's
+/// platform, as nerdctl does, and the command says so.
+fn host_default(choice: PlatformChoice, progress: &Progress, verb: &str) -> Platforms {
+    match choice {
+        PlatformChoice::Default => {
+            progress.note(&format!(
+                "{verb} for this machine's platform {} (use --platform P or --all-platforms for others)",
+                Platform::host()
+            ));
+            Platforms::Host
+        }
+        PlatformChoice::All => Platforms::All,
+        PlatformChoice::Only(list) => Platforms::Only(list),
+    }
+}
+
+/// `hoist pull REF [--platform P]... [--all-platforms] [-q]`.
+///
+/// # Errors
+/// Bad input (exit 2), a platform the image lacks (the hint lists those it
+/// has), registry and store errors.
+pub fn pull(context: &Context, args: &PullArgs) -> anyhow::Result<()> {
+    let reference = parse_reference(&args.reference)?;
+    let choice = platform_choice(&args.platforms)?;
+    note_registry(reference.registry());
+    let progress = Arc::new(Progress::new(args.quiet));
+    let platforms = host_default(choice, &progress, "pulling");
+    let store = context.open_store()?;
+    let runtime = context.runtime()?;
+    let options = PullOptions::new(platforms);
+    let name = reference.to_string();
+    let report = runtime
+        .block_on(store.pull(&name, &options, progress.clone()))
+        .with_context(|| format!("pulling {name}"))?;
+    progress.finish(report.bytes_downloaded);
+    let platforms: Vec<String> = report.platforms.iter().map(ToString::to_string).collect();
+    progress.note(&format!(
+        "{}: {} ({}); {} blobs downloaded ({}), {} already here",
+        report.name,
+        report.target.digest,
+        platforms.join(", "),
+        report.blobs_downloaded,
+        size(report.bytes_downloaded),
+        report.blobs_present
+    ));
+    print_line(&report.name)
+}
+
+/// `hoist push REF [--platform P]... [--all-platforms] [-q] [--no-verify]`.
+///
+/// # Errors
+/// Bad input (exit 2), an unknown image or platform, blobs missing locally,
+/// registry errors, and (unless `--no-verify`) a tag that does not read
+/// back as an index of the pushed platforms.
+pub fn push(context: &Context, args: &PushArgs) -> anyhow::Result<()> {
+    let reference = parse_reference(&args.reference)?;
+    let choice = platform_choice(&args.platforms)?;
+    note_registry(reference.registry());
+    let progress = Arc::new(Progress::new(args.quiet));
+    let platforms = host_default(choice, &progress, "pushing");
+    let store = context.open_store()?;
+    let runtime = context.runtime()?;
+    let name = reference.to_string();
+    let reduced = !platforms.is_all();
+    let report = runtime
+        .block_on(store.push(&name, None, &PushOptions::new(platforms), progress.clone()))
+        .with_context(|| format!("pushing {name}"))?;
+    finish_push(&progress, &report);
+    if !args.no_verify && reduced && report.pushed.len() > 1 {
+        // The facade reads the tag's digest back; this also checks that it
+        // is an index listing exactly what was pushed.
+        runtime
+            .block_on(store.verify_remote(&report.reference, &report.pushed))
+            .with_context(|| format!("checking {} after the push", report.reference))?;
+    }
+    print_line(&format!("{}@{}", report.reference, report.digest))
+}
+
+/// `hoist copy SRC DST [--platform P]... [--all-platforms]`.
+///
+/// # Errors
+/// Bad input (exit 2), and the errors of pull and push.
+pub fn copy(context: &Context, args: &CopyArgs) -> anyhow::Result<()> {
+    let source = parse_reference(&args.source)?;
+    let destination = parse_reference(&args.destination)?;
+    let platforms = match platform_choice(&args.platforms)? {
+        PlatformChoice::Default | PlatformChoice::All => Platforms::All,
+        PlatformChoice::Only(list) => Platforms::Only(list),
+    };
+    note_registry(destination.registry());
+    let progress = Arc::new(Progress::new(args.quiet));
+    let store = context.open_store()?;
+    let runtime = context.runtime()?;
+    let report = runtime
+        .block_on(store.copy(
+            &source.to_string(),
+            &destination.to_string(),
+            &PushOptions::new(platforms),
+            progress.clone(),
+        ))
+        .with_context(|| format!("copying {source} to {destination}"))?;
+    finish_push(&progress, &report);
+    print_line(&format!("{}@{}", report.reference, report.digest))
+}
+
+fn finish_push(progress: &Progress, report: &PushReport) {
+    progress.finish(report.bytes_uploaded);
+    let pushed: Vec<String> = report.pushed.iter().map(ToString::to_string).collect();
+    let mut line = format!(
+        "{}: {} ({}); {} blobs uploaded ({}), {} mounted, {} already there",
+        report.reference,
+        report.digest,
+        pushed.join(", "),
+        report.blobs_uploaded,
+        size(report.bytes_uploaded),
+        report.blobs_mounted,
+        report.blobs_present
+    );
+    if !report.left_out.is_empty() {
+        let left: Vec<String> = report.left_out.iter().map(ToString::to_string).collect();
+        line.push_str(&format!("; left out: {}", left.join(", ")));
+    }
+    progress.note(&line);
+}

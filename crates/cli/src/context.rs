@@ -1,0 +1,88 @@
+//! What every command shares: the store's root and namespace, and how to
+//! reach registries (insecure hosts, certs.d, Docker's credentials).
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use hoist::remote::{ClientOptions, DockerConfig};
+
+use crate::args::GlobalArgs;
+use crate::root::store_root;
+
+/// The global settings of one invocation.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The store's folder.
+    pub root: PathBuf,
+    /// The namespace.
+    pub namespace: String,
+    /// Registries reached over plain HTTP or unverified TLS.
+    pub insecure_registries: Vec<String>,
+    /// containerd's certs.d folder.
+    pub hosts_dir: Option<PathBuf>,
+}
+
+impl Context {
+    /// The settings from the global flags and the environment.
+    ///
+    /// # Errors
+    /// When no root can be found.
+    pub fn from_args(global: &GlobalArgs) -> anyhow::Result<Context> {
+        if global.namespace.trim().is_empty() {
+            return Err(crate::exit::UsageError(
+                "invalid namespace \"\": it must not be empty".to_owned(),
+            )
+            .into());
+        }
+        Ok(Context {
+            root: store_root(global.root.clone())?,
+            namespace: global.namespace.clone(),
+            insecure_registries: global.insecure_registries.clone(),
+            hosts_dir: global.hosts_dir.clone(),
+        })
+    }
+
+    /// Opens (creating when needed) the store at the root, in the namespace.
+    ///
+    /// # Errors
+    /// When the store cannot be opened (a bad namespace, a damaged root,
+    /// file-system errors).
+    pub fn open_store(&self) -> anyhow::Result<hoist::Store> {
+        let mut options = hoist::StoreOptions::default().namespace(self.namespace.clone());
+        if let Some(dir) = &self.hosts_dir {
+            options = options.hosts_dir(dir.clone());
+        }
+        for host in &self.insecure_registries {
+            options = options.insecure(host.clone());
+        }
+        hoist::Store::open(&self.root, options)
+            .with_context(|| format!("opening the store at {}", self.root.display()))
+    }
+
+    /// The async runtime that pull, push, copy and remote reads run on.
+    ///
+    /// # Errors
+    /// When the runtime's threads cannot be started.
+    pub fn runtime(&self) -> anyhow::Result<tokio::runtime::Runtime> {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("starting the async runtime")
+    }
+
+    /// Registry client options: Docker's credentials, certs.d, insecure hosts.
+    ///
+    /// # Errors
+    /// When Docker's config.json exists but cannot be read.
+    pub fn client_options(&self) -> anyhow::Result<ClientOptions> {
+        let credentials = DockerConfig::load_default().context("reading Docker's config.json")?;
+        let mut options = ClientOptions::default().with_credentials(credentials);
+        if let Some(dir) = &self.hosts_dir {
+            options = options.with_hosts_dir(dir.clone());
+        }
+        for host in &self.insecure_registries {
+            options = options.with_insecure(host.clone());
+        }
+        Ok(options)
+    }
+}

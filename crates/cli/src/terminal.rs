@@ -1,0 +1,31 @@
+//! Reading a secret from the terminal without echoing it.
+
+use std::io::{BufRead as _, Write as _};
+
+use anyhow::Context as _;
+use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
+
+/// Prints `label` on stderr and reads one line from stdin with echo off;
+/// echo is restored before returning, whatever happens.
+///
+/// # Errors
+/// When stdin cannot be read.
+pub fn read_hidden_line(label: &str) -> anyhow::Result<String> {
+    let stdin = std::io::stdin();
+    let mut stderr = std::io::stderr();
+    write!(stderr, "{label}").and_then(|()| stderr.flush())?;
+    let saved = tcgetattr(&stdin).ok();
+    if let Some(saved) = &saved {
+        let mut quiet = saved.clone();
+        quiet.local_modes.remove(LocalModes::ECHO);
+        let _ = tcsetattr(&stdin, OptionalActions::Now, &quiet);
+    }
+    let mut line = String::new();
+    let read = stdin.lock().read_line(&mut line);
+    if let Some(saved) = &saved {
+        let _ = tcsetattr(&stdin, OptionalActions::Now, saved);
+    }
+    let _ = writeln!(stderr);
+    read.context("reading from the terminal")?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_owned())
+}

@@ -1,0 +1,15 @@
+//! End-to-end tests of the `hoist` binary: each test has its own store
+//! (`--root` in a temp dir), its own Docker config folder, and, where it
+//! talks to a registry, its own `docker-registry` from hoist-testkit.
+
+// Test helpers outside `#[test]` functions unwrap too: a failure is the
+// test's failure.
+#![allow(clippy::unwrap_used)]
+
+mod completion;
+mod local;
+mod login;
+mod remote;
+mod scenarios;
+mod support;
+mod usage;

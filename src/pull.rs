@@ -1,0 +1,525 @@
+//! Pull: resolve a reference, store its index or manifest byte for byte,
+//! fetch the chosen platforms' manifests, then their configs and layers in
+//! parallel, each digest once, resuming interrupted downloads, all under one
+//! lease; the image record is written last.
+
+use std::collections::HashSet;
+use std::io::Write as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt as _;
+use hoist_content::{ContentWriter, Digest, Ingester, WriterOptions};
+use hoist_image::{Document, Entry, Image};
+use hoist_meta::{Content, MetaWriter};
+use hoist_platform::Platform;
+use hoist_remote::{Client, Reference, Repository};
+
+use crate::descriptor;
+use crate::error::{Error, ErrorKind, Result};
+use crate::platforms::{self, Platforms};
+use crate::progress::{BlobEvent, Progress, Totals};
+use crate::store::{Store, WriteLease};
+use crate::transfer::{self, blocking};
+
+/// How many times one blob's download is attempted (each attempt resumes
+/// where the last stopped) before the pull gives up.
+const MAX_ATTEMPTS: u32 = 5;
+
+/// How many chunks of a download may wait for the writer thread: bounds
+/// memory at a few chunks per blob in flight.
+const CHUNKS_IN_FLIGHT: usize = 4;
+
+/// Options of [`Store::pull`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PullOptions {
+    /// Which platforms to fetch (the index is stored whole either way).
+    pub platforms: Platforms,
+    /// How many blobs to fetch at once; the store's default when `None`.
+    pub concurrency: Option<usize>,
+    /// The name to record; the reference as given (normalized) when `None`.
+    pub name: Option<String>,
+}
+
+impl PullOptions {
+    /// Pulls `platforms`.
+    pub fn new(platforms: Platforms) -> PullOptions {
+        PullOptions {
+            platforms,
+            ..PullOptions::default()
+        }
+    }
+
+    /// Fetches up to `concurrency` blobs at once.
+    #[must_use]
+    pub fn concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = Some(concurrency.max(1));
+        self
+    }
+}
+
+/// What [`Store::pull`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullReport {
+    /// The name recorded.
+    pub name: String,
+    /// What it points at: the index or manifest, as the registry served it.
+    pub target: hoist_image::Descriptor,
+    /// The platforms whose manifests were fetched.
+    pub platforms: Vec<Platform>,
+    /// The manifests fetched (platforms, attestations, unknown).
+    pub manifests: Vec<Entry>,
+    /// Blobs (configs and layers) downloaded.
+    pub blobs_downloaded: usize,
+    /// Blobs that were already stored (or that another writer stored).
+    pub blobs_present: usize,
+    /// Bytes downloaded (a resumed blob counts what this pull fetched).
+    pub bytes_downloaded: u64,
+}
+
+/// What fetching an image into the store left behind (before naming it).
+pub(crate) struct Fetched {
+    pub image: Image,
+    pub manifests: Vec<Entry>,
+    pub blobs_downloaded: usize,
+    pub blobs_present: usize,
+    pub bytes_downloaded: u64,
+}
+
+/// How one blob ended.
+enum BlobOutcome {
+    Present,
+    Downloaded(u64),
+}
+
+impl Store {
+    /// Pulls `reference` (e.g. `localhost:5000/app:1`) into the store and
+    /// names it.
+    ///
+    /// # Errors
+    /// Not found (with the available platforms) when a chosen platform is
+    /// absent from the index, or for an empty index; registry errors
+    /// (unauthenticated, denied, unavailable); data loss when a blob does
+    /// not match its digest after every retry. On error nothing is named, the
+    /// pull's lease is deleted, and partial downloads stay as ingests that
+    /// the next pull of the same blobs resumes.
+    pub async fn pull(
+        &self,
+        reference: &str,
+        options: &PullOptions,
+        progress: Arc<dyn Progress>,
+    ) -> Result<PullReport> {
+        let reference = transfer::parse_reference(reference)?;
+        let name = options
+            .name
+            .clone()
+            .unwrap_or_else(|| reference.to_string());
+        let lease = self.begin("pull")?;
+        let fetched = self
+            .fetch(&lease, &reference, &name, options, progress)
+            .await?;
+        let target = fetched.image.target.clone();
+        let store = self.clone();
+        let record_name = name.clone();
+        // The name is written last, once everything it reaches is stored;
+        // only then may the lease go.
+        blocking(move || store.set_image(&record_name, &target).map(drop)).await?;
+        lease.finish()?;
+        Ok(PullReport {
+            name,
+            target: fetched.image.target,
+            platforms: fetched
+                .manifests
+                .iter()
+                .filter_map(|e| e.platform().cloned())
+                .collect(),
+            manifests: fetched.manifests,
+            blobs_downloaded: fetched.blobs_downloaded,
+            blobs_present: fetched.blobs_present,
+            bytes_downloaded: fetched.bytes_downloaded,
+        })
+    }
+
+    /// Fetches `reference` into the store through `lease`, naming nothing.
+    pub(crate) async fn fetch(
+        &self,
+        lease: &WriteLease,
+        reference: &Reference,
+        name: &str,
+        options: &PullOptions,
+        progress: Arc<dyn Progress>,
+    ) -> Result<Fetched> {
+        let client = self.client()?;
+        let repository = reference.repo();
+        let content = lease.content();
+        let top = client.get_manifest(reference).await?;
+        let target = descriptor::from_remote(&top.descriptor);
+        let document = {
+            let content = content.clone();
+            let target = target.clone();
+            let repository = repository.clone();
+            blocking(move || transfer::store_document(&content, top.bytes, &target, &repository))
+                .await?
+        };
+        let image = Image::new(name, target.clone());
+        let concurrency = options.concurrency.unwrap_or(self.options().concurrency);
+
+        // The manifests to fetch: the chosen entries of an index, or the lone manifest.
+        let (manifests, documents) = match &document {
+            Document::Index(_) => {
+                let picked = {
+                    let content = content.clone();
+                    let image = image.clone();
+                    let platforms = options.platforms.clone();
+                    blocking(move || platforms::select(&content, &image, &platforms)).await?
+                };
+                let documents = fetch_manifests(
+                    &client,
+                    &content,
+                    &repository,
+                    &picked,
+                    concurrency,
+                    progress.as_ref(),
+                )
+                .await?;
+                (picked, documents)
+            }
+            Document::Manifest(_) => (Vec::new(), vec![document.clone()]),
+        };
+
+        // Configs and layers, each digest once.
+        let mut seen = HashSet::new();
+        let mut blobs = Vec::new();
+        for document in &documents {
+            if let Document::Manifest(manifest) = document {
+                for blob in manifest.blobs() {
+                    if seen.insert(blob.digest.clone()) {
+                        blobs.push(blob.clone());
+                    }
+                }
+            }
+        }
+        progress.totals(Totals {
+            blobs: blobs.len(),
+            bytes: blobs.iter().map(|b| b.size).sum(),
+        });
+        let outcomes: Vec<Result<BlobOutcome>> = futures_util::stream::iter(blobs)
+            .map(|blob| fetch_blob(&client, &content, &repository, blob, progress.clone()))
+            .buffer_unordered(concurrency.max(1))
+            .collect()
+            .await;
+        let mut fetched = Fetched {
+            image,
+            manifests,
+            blobs_downloaded: 0,
+            blobs_present: 0,
+            bytes_downloaded: 0,
+        };
+        for outcome in outcomes {
+            match outcome? {
+                BlobOutcome::Present => fetched.blobs_present += 1,
+                BlobOutcome::Downloaded(bytes) => {
+                    fetched.blobs_downloaded += 1;
+                    fetched.bytes_downloaded += bytes;
+                }
+            }
+        }
+
+        // A lone manifest: now that its config is here, check its platform.
+        if fetched.manifests.is_empty() {
+            let content = content.clone();
+            let image = fetched.image.clone();
+            let platforms = options.platforms.clone();
+            fetched.manifests =
+                blocking(move || platforms::select(&content, &image, &platforms)).await?;
+        }
+        Ok(fetched)
+    }
+}
+
+/// Fetches and stores the manifests of `entries` (a few at once).
+async fn fetch_manifests(
+    client: &Client,
+    content: &Content,
+    repository: &Repository,
+    entries: &[Entry],
+    concurrency: usize,
+    progress: &dyn Progress,
+) -> Result<Vec<Document>> {
+    let results: Vec<Result<Document>> = futures_util::stream::iter(entries.iter())
+        .map(|entry| async move {
+            let descriptor = entry.descriptor.clone();
+            progress.blob(
+                &descriptor.digest,
+                &descriptor.media_type,
+                BlobEvent::Resolving,
+            );
+            let manifest = client
+                .fetch_manifest(repository, &descriptor.digest)
+                .await?;
+            let content = content.clone();
+            let repository = repository.clone();
+            let stored_descriptor = descriptor.clone();
+            let document = blocking(move || {
+                transfer::store_document(&content, manifest.bytes, &stored_descriptor, &repository)
+            })
+            .await?;
+            progress.blob(&descriptor.digest, &descriptor.media_type, BlobEvent::Done);
+            Ok(document)
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    results.into_iter().collect()
+}
+
+/// Fetches one blob into the store unless it is there, resuming any ingest
+/// left by an earlier attempt (in this process or a killed one) with a
+/// Range request; the content store verifies the digest as it is written.
+async fn fetch_blob(
+    client: &Client,
+    content: &Content,
+    repository: &Repository,
+    blob: hoist_image::Descriptor,
+    progress: Arc<dyn Progress>,
+) -> Result<BlobOutcome> {
+    let digest = blob.digest.clone();
+    let media_type = blob.media_type.clone();
+    let size = blob.size;
+    let mut attempt = 0;
+    let mut downloaded = 0u64;
+    let mut last_error: Option<Error> = None;
+    while attempt < MAX_ATTEMPTS {
+        attempt += 1;
+        if attempt > 1 {
+            tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
+        }
+        let Some(writer) =
+            open_writer(content, &digest, size, progress.as_ref(), &media_type).await?
+        else {
+            transfer_label(content, &digest, repository).await?;
+            progress.blob(&digest, &media_type, BlobEvent::Exists);
+            return Ok(if downloaded > 0 {
+                BlobOutcome::Downloaded(downloaded)
+            } else {
+                BlobOutcome::Present
+            });
+        };
+        let (writer, result) = download(client, repository, &blob, writer, progress.as_ref()).await;
+        let writer = match (writer, result) {
+            (Some(writer), Ok(bytes)) => {
+                downloaded += bytes;
+                writer
+            }
+            (writer, Err((error, bytes))) => {
+                downloaded += bytes;
+                // Keep what arrived: the next attempt (or the next pull) resumes.
+                if let Some(writer) = writer {
+                    let _ = blocking(move || Ok(writer.close()?)).await;
+                }
+                if !is_resumable(&error) {
+                    return Err(error);
+                }
+                tracing::debug!("download of {digest} interrupted (attempt {attempt}): {error}");
+                last_error = Some(error);
+                continue;
+            }
+            (None, Ok(_)) => return Err(Error::internal(format!("lost the writer of {digest}"))),
+        };
+        let labels = {
+            let (key, value) = transfer::source_label(repository);
+            hoist_content::Labels::from([(key, value)])
+        };
+        let expected = digest.clone();
+        let committed = blocking(move || Ok(writer.commit(size, Some(&expected), labels)?)).await;
+        match committed {
+            Ok(_) => {
+                progress.blob(&digest, &media_type, BlobEvent::Done);
+                return Ok(BlobOutcome::Downloaded(downloaded));
+            }
+            Err(error) if error.is_already_exists() => {
+                transfer_label(content, &digest, repository).await?;
+                progress.blob(&digest, &media_type, BlobEvent::Done);
+                return Ok(BlobOutcome::Downloaded(downloaded));
+            }
+            // A digest mismatch removed the ingest (its bytes were wrong); a
+            // size mismatch kept it. Either way, try again from what is left.
+            Err(error) if error.is_failed_precondition() => {
+                tracing::debug!("{digest} failed verification (attempt {attempt}): {error}");
+                last_error = Some(
+                    Error::new(ErrorKind::DataLoss, error.message().to_owned()).with_source(error),
+                );
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    Err(last_error
+        .unwrap_or_else(|| Error::internal(format!("no attempt made to fetch {digest}")))
+        .context(format!(
+            "fetching {digest} from {repository} failed after {MAX_ATTEMPTS} attempts"
+        )))
+}
+
+/// Whether a failed download may be resumed by another attempt.
+fn is_resumable(error: &Error) -> bool {
+    match error.remote_error() {
+        Some(remote) => remote.is_retryable() || remote.bytes_received().is_some(),
+        None => false,
+    }
+}
+
+async fn transfer_label(content: &Content, digest: &Digest, repository: &Repository) -> Result<()> {
+    let content = content.clone();
+    let digest = digest.clone();
+    let repository = repository.clone();
+    blocking(move || transfer::add_source_label(&content, &digest, &repository)).await
+}
+
+/// Opens the blob's writer, waiting (and saying so) while another writer,
+/// here or in another process, holds it; `None` when the blob is stored.
+async fn open_writer(
+    content: &Content,
+    digest: &Digest,
+    size: u64,
+    progress: &dyn Progress,
+    media_type: &str,
+) -> Result<Option<MetaWriter>> {
+    // One reference per digest: a pull killed midway leaves its ingest
+    // under this name, and the next pull of the same blob resumes it.
+    let options = WriterOptions::new(format!("hoist-pull-{}", digest.hex()))
+        .expected(digest.clone())
+        .total(size);
+    let first = {
+        let content = content.clone();
+        let options = options.clone();
+        blocking(move || match content.writer(options) {
+            Ok(writer) => Ok(Some(Ok(writer))),
+            Err(error) if error.is_already_exists() => Ok(None),
+            Err(error) if error.is_unavailable() => Ok(Some(Err(error))),
+            Err(error) => Err(error.into()),
+        })
+        .await?
+    };
+    match first {
+        None => Ok(None),
+        Some(Ok(writer)) => Ok(Some(writer)),
+        Some(Err(_busy)) => {
+            progress.blob(digest, media_type, BlobEvent::Waiting);
+            let content = content.clone();
+            blocking(move || {
+                match hoist_content::open_writer_waiting(&content, options, Duration::MAX) {
+                    Ok(writer) => Ok(Some(writer)),
+                    Err(error) if error.is_already_exists() => Ok(None),
+                    Err(error) => Err(error.into()),
+                }
+            })
+            .await
+        }
+    }
+}
+
+/// Streams the rest of the blob into `writer`: chunks go from the network
+/// to a blocking writer thread (which hashes and writes them) through a
+/// small bounded channel. Returns the writer (unless writing itself failed)
+/// and the bytes received, or the error and the bytes received before it.
+async fn download(
+    client: &Client,
+    repository: &Repository,
+    blob: &hoist_image::Descriptor,
+    mut writer: MetaWriter,
+    progress: &dyn Progress,
+) -> (Option<MetaWriter>, std::result::Result<u64, (Error, u64)>) {
+    let size = blob.size;
+    let digest = &blob.digest;
+    if writer.offset() > size
+        && let Err(error) = writer.truncate(0)
+    {
+        return (Some(writer), Err((error.into(), 0)));
+    }
+    let offset = writer.offset();
+    if offset == size {
+        return (Some(writer), Ok(0));
+    }
+    let mut stream = match client.fetch_blob(repository, digest, offset).await {
+        Ok(stream) => stream,
+        Err(error) => return (Some(writer), Err((error.into(), 0))),
+    };
+    if stream.offset() != offset {
+        // The registry ignored the Range request and sends everything.
+        if let Err(error) = writer.truncate(stream.offset()) {
+            return (Some(writer), Err((error.into(), 0)));
+        }
+    }
+    let mut done = stream.offset();
+    progress.blob(
+        digest,
+        &blob.media_type,
+        BlobEvent::Downloading { done, total: size },
+    );
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Bytes>(CHUNKS_IN_FLIGHT);
+    let reference = digest.to_string();
+    let write_task = tokio::task::spawn_blocking(move || {
+        while let Some(chunk) = receiver.blocking_recv() {
+            writer.write_all(&chunk).map_err(|e| {
+                Error::new(
+                    ErrorKind::Io,
+                    format!("writing the download of {reference}: {e}"),
+                )
+                .with_source(e)
+            })?;
+        }
+        Ok::<MetaWriter, Error>(writer)
+    });
+    let mut received = 0u64;
+    let mut failure = None;
+    loop {
+        match stream.next_chunk().await {
+            Ok(Some(chunk)) => {
+                let length = chunk.len() as u64;
+                if done + length > size {
+                    failure = Some(Error::new(
+                        ErrorKind::DataLoss,
+                        format!("{digest} from {repository}: more than its {size} bytes arrived"),
+                    ));
+                    break;
+                }
+                if sender.send(chunk).await.is_err() {
+                    // The writer stopped; its error is reported below.
+                    break;
+                }
+                received += length;
+                done += length;
+                progress.blob(
+                    digest,
+                    &blob.media_type,
+                    BlobEvent::Downloading { done, total: size },
+                );
+            }
+            Ok(None) => break,
+            Err(error) => {
+                failure = Some(error.into());
+                break;
+            }
+        }
+    }
+    drop(sender);
+    let writer = match write_task.await {
+        Ok(Ok(writer)) => writer,
+        Ok(Err(error)) => return (None, Err((error, received))),
+        Err(error) => {
+            return (
+                None,
+                Err((
+                    Error::internal(format!("the writer of {digest} failed: {error}")),
+                    received,
+                )),
+            );
+        }
+    };
+    match failure {
+        Some(error) => (Some(writer), Err((error, received))),
+        None => (Some(writer), Ok(received)),
+    }
+}

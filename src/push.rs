@@ -1,0 +1,420 @@
+//! Push: an image (all platforms, or some through the image crate's
+//! `reduce`, under the push's own lease and never named) goes to a registry
+//! blobs first, then child manifests by digest, then the tag exactly once,
+//! last; then the tag is read back and checked.
+
+use std::collections::{BTreeSet, HashSet};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures_util::StreamExt as _;
+use hoist_content::{Digest, Manager, Provider};
+use hoist_image::{Document, Image, ReduceOptions};
+use hoist_meta::Content;
+use hoist_platform::Platform;
+use hoist_remote::{
+    BlobPushed, BlobRead, BlobSource, Client, FileSource, ManifestTarget, PushBlobOptions,
+    Reference, Repository,
+};
+use tokio::io::{AsyncRead, ReadBuf};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::platforms::{self, Platforms};
+use crate::progress::{BlobEvent, Progress, Totals};
+use crate::store::{Store, WriteLease};
+use crate::transfer::{self, blocking};
+
+/// Options of [`Store::push`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PushOptions {
+    /// Which platforms to push: all, or a subset (a reduced index).
+    pub platforms: Platforms,
+    /// How many blobs to upload at once; the store's default when `None`.
+    pub concurrency: Option<usize>,
+}
+
+impl PushOptions {
+    /// Pushes `platforms`.
+    pub fn new(platforms: Platforms) -> PushOptions {
+        PushOptions {
+            platforms,
+            ..PushOptions::default()
+        }
+    }
+}
+
+/// What [`Store::push`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushReport {
+    /// Where it went (`registry/repository:tag`).
+    pub reference: String,
+    /// The digest the tag resolves to on the registry (read back).
+    pub digest: Digest,
+    /// The pushed document's media type.
+    pub media_type: String,
+    /// The platforms pushed.
+    pub pushed: Vec<Platform>,
+    /// The platforms the image lists that were left out.
+    pub left_out: Vec<Platform>,
+    /// Blobs sent.
+    pub blobs_uploaded: usize,
+    /// Blobs the registry linked from another repository.
+    pub blobs_mounted: usize,
+    /// Blobs the registry had already.
+    pub blobs_present: usize,
+    /// Bytes sent.
+    pub bytes_uploaded: u64,
+}
+
+impl Store {
+    /// Pushes the local image `name` to `destination` (`None`: to `name`
+    /// itself).
+    ///
+    /// # Errors
+    /// Failed precondition for an empty index (refused before anything is
+    /// sent) or blobs missing locally (listed by platform); not found (with
+    /// the available platforms) for a chosen platform the image lacks;
+    /// registry errors; data loss when the tag does not read back as pushed.
+    pub async fn push(
+        &self,
+        name: &str,
+        destination: Option<&str>,
+        options: &PushOptions,
+        progress: Arc<dyn Progress>,
+    ) -> Result<PushReport> {
+        let record = {
+            let store = self.clone();
+            let name = name.to_owned();
+            blocking(move || store.image(&name)).await?
+        };
+        let destination = transfer::parse_reference(destination.unwrap_or(name))?;
+        let lease = self.begin("push")?;
+        let report = self
+            .push_image(&lease, record.image(), &destination, options, progress)
+            .await?;
+        // A reduced index was never named: the lease alone held it, and the
+        // collector may take it now.
+        lease.finish()?;
+        Ok(report)
+    }
+
+    /// Pushes `image` (stored, readable through `lease`) to `destination`.
+    pub(crate) async fn push_image(
+        &self,
+        lease: &WriteLease,
+        image: Image,
+        destination: &Reference,
+        options: &PushOptions,
+        progress: Arc<dyn Progress>,
+    ) -> Result<PushReport> {
+        let client = self.client()?;
+        let content = lease.content();
+        let Some(tag) = destination.tag().map(str::to_owned) else {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("push to {destination}: the destination needs a tag"),
+            ));
+        };
+        let repository = destination.repo();
+        let concurrency = options.concurrency.unwrap_or(self.options().concurrency);
+
+        // Decide what goes, before anything is sent: an empty index, a
+        // missing platform or a missing blob fails here.
+        let plan = {
+            let content = content.clone();
+            let platforms = options.platforms.clone();
+            blocking(move || plan(&content, &image, &platforms)).await?
+        };
+
+        // Blobs first, each once.
+        let mut seen = HashSet::new();
+        let mut blobs = Vec::new();
+        for document in &plan.manifests {
+            if let Document::Manifest(manifest) = document {
+                for blob in manifest.blobs() {
+                    if seen.insert(blob.digest.clone()) {
+                        blobs.push(blob.clone());
+                    }
+                }
+            }
+        }
+        progress.totals(Totals {
+            blobs: blobs.len(),
+            bytes: blobs.iter().map(|b| b.size).sum(),
+        });
+        let outcomes: Vec<Result<(BlobPushed, u64)>> = futures_util::stream::iter(blobs)
+            .map(|blob| push_blob(&client, &content, &repository, blob, progress.clone()))
+            .buffer_unordered(concurrency.max(1))
+            .collect()
+            .await;
+        let mut report = PushReport {
+            reference: destination.to_string(),
+            digest: plan.top.digest().clone(),
+            media_type: plan.top.descriptor().media_type.clone(),
+            pushed: plan.pushed.clone(),
+            left_out: plan.left_out.clone(),
+            blobs_uploaded: 0,
+            blobs_mounted: 0,
+            blobs_present: 0,
+            bytes_uploaded: 0,
+        };
+        for outcome in outcomes {
+            match outcome? {
+                (BlobPushed::Uploaded, bytes) => {
+                    report.blobs_uploaded += 1;
+                    report.bytes_uploaded += bytes;
+                }
+                (BlobPushed::Mounted, _) => report.blobs_mounted += 1,
+                (_, _) => report.blobs_present += 1,
+            }
+        }
+
+        // Child manifests by digest (an index's children must exist in the
+        // repository before the index), then the tag, once, last.
+        if let Document::Index(_) = &plan.top {
+            for document in &plan.manifests {
+                let descriptor = document.descriptor();
+                client
+                    .put_manifest(
+                        &repository,
+                        ManifestTarget::Digest,
+                        &descriptor.media_type,
+                        Bytes::copy_from_slice(document.raw()),
+                    )
+                    .await?;
+                progress.blob(&descriptor.digest, &descriptor.media_type, BlobEvent::Done);
+            }
+        }
+        let top = plan.top.descriptor();
+        let pushed = client
+            .put_manifest(
+                &repository,
+                ManifestTarget::Tag(&tag),
+                &top.media_type,
+                Bytes::copy_from_slice(plan.top.raw()),
+            )
+            .await?;
+        if pushed.digest != top.digest {
+            return Err(Error::new(
+                ErrorKind::DataLoss,
+                format!(
+                    "the registry stored {destination} as {}, but hoist pushed {}",
+                    pushed.digest, top.digest
+                ),
+            ));
+        }
+        read_back(&client, destination, &plan).await?;
+        Ok(report)
+    }
+}
+
+/// What a push sends.
+struct Plan {
+    /// The document the tag points at.
+    top: Document,
+    /// The manifests it reaches (itself for a lone manifest).
+    manifests: Vec<Document>,
+    pushed: Vec<Platform>,
+    left_out: Vec<Platform>,
+}
+
+/// Reduces the image to the chosen platforms (refusing an empty index and
+/// incomplete platforms) and reads the documents to send.
+fn plan(content: &Content, image: &Image, platforms: &Platforms) -> Result<Plan> {
+    // Selection first: it refuses an empty index and names absent platforms.
+    platforms::select(content, image, platforms)?;
+    let reduced = hoist_image::reduce(
+        content,
+        image,
+        &platforms.matcher(),
+        &ReduceOptions::default(),
+    )?;
+    let report = hoist_image::platform_report(content, image)?;
+    let pushed: Vec<Platform> = reduced
+        .kept
+        .iter()
+        .filter_map(|e| e.platform().cloned())
+        .collect();
+    let mut left_out = Vec::new();
+    for platform in report.platforms().filter_map(|row| row.entry.platform()) {
+        if !pushed.contains(platform) && !left_out.contains(platform) {
+            left_out.push(platform.clone());
+        }
+    }
+    let top = hoist_image::read_document(content, &reduced.target)?;
+    let manifests = match &top {
+        Document::Manifest(_) => vec![top.clone()],
+        Document::Index(index) => {
+            let mut documents = Vec::new();
+            for child in index.manifests() {
+                documents.push(hoist_image::read_document(content, child)?);
+            }
+            documents
+        }
+    };
+    Ok(Plan {
+        top,
+        manifests,
+        pushed,
+        left_out,
+    })
+}
+
+/// Reads the tag back: it must resolve to what was pushed and, for an
+/// index, list exactly the intended platforms.
+async fn read_back(client: &Client, destination: &Reference, plan: &Plan) -> Result<()> {
+    let resolved = client.resolve(destination).await?;
+    let expected = plan.top.digest();
+    if &resolved.digest != expected {
+        return Err(Error::new(
+            ErrorKind::DataLoss,
+            format!(
+                "after the push, {destination} resolves to {}, not the pushed {expected}",
+                resolved.digest
+            ),
+        ));
+    }
+    if let Document::Index(_) = &plan.top {
+        let manifest = client
+            .fetch_manifest(&destination.repo(), &resolved.digest)
+            .await?;
+        let descriptor = crate::descriptor::from_remote(&manifest.descriptor);
+        let document = Document::parse(manifest.bytes.to_vec(), &descriptor)?;
+        let listed: BTreeSet<String> = document
+            .as_index()
+            .map(|index| {
+                index
+                    .manifests()
+                    .iter()
+                    .filter(|d| !d.is_attestation())
+                    .filter_map(|d| d.platform.as_ref().map(|p| p.normalized().to_string()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let intended: BTreeSet<String> = plan.pushed.iter().map(ToString::to_string).collect();
+        if listed != intended {
+            return Err(Error::new(
+                ErrorKind::DataLoss,
+                format!(
+                    "after the push, {destination} lists {listed:?}, not the intended {intended:?}"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Uploads one blob unless the registry has it, mounting it from the
+/// repository its source label names when that is on the same registry.
+async fn push_blob(
+    client: &Client,
+    content: &Content,
+    repository: &Repository,
+    blob: hoist_image::Descriptor,
+    progress: Arc<dyn Progress>,
+) -> Result<(BlobPushed, u64)> {
+    let digest = blob.digest.clone();
+    let info = {
+        let content = content.clone();
+        let digest = digest.clone();
+        blocking(move || Ok(content.info(&digest)?)).await?
+    };
+    let mount_from = transfer::mount_source(&info.labels, repository.registry())
+        .filter(|from| from != repository);
+    let path = content.namespace().store().local_store().blob_path(&digest);
+    let sent = Arc::new(AtomicU64::new(0));
+    let source = CountingSource {
+        inner: FileSource(path),
+        sent: sent.clone(),
+        progress: progress.clone(),
+        digest: digest.clone(),
+        media_type: blob.media_type.clone(),
+        total: blob.size,
+    };
+    // The store must hold it (a reader proves it) before bytes are promised.
+    {
+        let content = content.clone();
+        let digest = digest.clone();
+        blocking(move || Ok(content.reader(&digest).map(drop)?)).await?;
+    }
+    let options = PushBlobOptions {
+        skip_existing: true,
+        mount_from,
+        ..PushBlobOptions::default()
+    };
+    let outcome = client
+        .push_blob(repository, &digest, blob.size, &source, &options)
+        .await?;
+    let event = match outcome {
+        BlobPushed::AlreadyPresent => BlobEvent::Exists,
+        BlobPushed::Mounted => BlobEvent::Mounted,
+        BlobPushed::Uploaded => BlobEvent::Done,
+    };
+    progress.blob(&digest, &blob.media_type, event);
+    Ok((outcome, sent.load(Ordering::Relaxed).min(blob.size)))
+}
+
+/// A blob file that reports upload progress as it is read.
+struct CountingSource {
+    inner: FileSource,
+    sent: Arc<AtomicU64>,
+    progress: Arc<dyn Progress>,
+    digest: Digest,
+    media_type: String,
+    total: u64,
+}
+
+impl BlobSource for CountingSource {
+    async fn open(&self, offset: u64) -> std::io::Result<BlobRead> {
+        let inner = self.inner.open(offset).await?;
+        self.sent.store(offset, Ordering::Relaxed);
+        Ok(Box::pin(CountingRead {
+            inner,
+            done: offset,
+            sent: self.sent.clone(),
+            progress: self.progress.clone(),
+            digest: self.digest.clone(),
+            media_type: self.media_type.clone(),
+            total: self.total,
+        }))
+    }
+}
+
+struct CountingRead {
+    inner: BlobRead,
+    done: u64,
+    sent: Arc<AtomicU64>,
+    progress: Arc<dyn Progress>,
+    digest: Digest,
+    media_type: String,
+    total: u64,
+}
+
+impl AsyncRead for CountingRead {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let poll = self.inner.as_mut().poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = &poll {
+            let read = (buf.filled().len() - before) as u64;
+            if read > 0 {
+                self.done += read;
+                self.sent.store(self.done, Ordering::Relaxed);
+                let (done, total) = (self.done, self.total);
+                self.progress.blob(
+                    &self.digest,
+                    &self.media_type,
+                    BlobEvent::Uploading { done, total },
+                );
+            }
+        }
+        poll
+    }
+}

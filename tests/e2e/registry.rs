@@ -1,0 +1,284 @@
+//! Pull, push, copy and verify against a real `docker-registry`.
+
+use hoist::platform::parse;
+use hoist::{Platforms, PullOptions, PushOptions};
+
+use crate::support::{fixture, index_platforms, load_fixture, quiet, registry, run, seed, store};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pull_all_platforms_stores_everything_labelled() {
+    let Some(registry) = registry() else { return };
+    let fixture = fixture(11);
+    let reference = format!("{}/team/app:1", registry.host());
+    let digest = seed(&fixture, &reference).await;
+    assert_eq!(digest, fixture.index.digest);
+
+    let (_dir, store) = store();
+    let report = store
+        .pull(&reference, &PullOptions::default(), quiet())
+        .await
+        .unwrap();
+    assert_eq!(report.target.digest.to_string(), fixture.index.digest);
+    assert_eq!(report.platforms.len(), 4);
+    assert_eq!(report.blobs_downloaded, fixture.blobs().len() - 5);
+    let images = store.list_images(None).unwrap();
+    assert_eq!(images.len(), 1);
+    assert_eq!(images[0].platforms.complete(), 4);
+    let inspection = store.inspect(&report.name).unwrap();
+    assert_eq!(inspection.document.raw(), &fixture.index.bytes[..]);
+    let source_key = format!("containerd.io/distribution.source.{}", registry.host());
+    for info in store.content_list().unwrap() {
+        assert_eq!(
+            info.labels.get(&source_key).map(String::as_str),
+            Some("team/app")
+        );
+    }
+    assert!(store.leases().unwrap().is_empty());
+    assert!(store.fsck().unwrap().is_clean());
+    assert!(store.gc(false).unwrap().blobs.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pull_one_platform_keeps_the_whole_index() {
+    let Some(registry) = registry() else { return };
+    let fixture = fixture(12);
+    let reference = format!("{}/team/app:1", registry.host());
+    seed(&fixture, &reference).await;
+    let (_dir, store) = store();
+    let options = PullOptions::new(Platforms::Only(vec![parse("linux/arm64").unwrap()]));
+    let report = store.pull(&reference, &options, quiet()).await.unwrap();
+    assert_eq!(report.platforms, vec![parse("linux/arm64").unwrap()]);
+    let summary = &store.list_images(None).unwrap()[0].platforms;
+    assert_eq!((summary.platforms.len(), summary.complete()), (4, 1));
+    assert_eq!(
+        store.inspect(&report.name).unwrap().document.raw(),
+        &fixture.index.bytes[..]
+    );
+    // The other platforms are absent, and gc keeps what the index reaches.
+    assert!(store.gc(false).unwrap().blobs.is_empty());
+    assert!(
+        store
+            .verify_local(&report.name, &[parse("linux/arm64").unwrap()])
+            .is_ok()
+    );
+    let error = store
+        .verify_local(&report.name, &[parse("linux/amd64").unwrap()])
+        .unwrap_err();
+    assert!(error.is_platform_missing(), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pull_host_platform_fetches_one_manifest() {
+    let Some(registry) = registry() else { return };
+    let fixture = fixture(13);
+    let reference = format!("{}/team/app:1", registry.host());
+    seed(&fixture, &reference).await;
+    let (_dir, store) = store();
+    let report = store
+        .pull(&reference, &PullOptions::new(Platforms::Host), quiet())
+        .await
+        .unwrap();
+    assert_eq!(report.manifests.len(), 1);
+    assert_eq!(store.list_images(None).unwrap()[0].platforms.complete(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pull_of_an_absent_platform_lists_the_available_ones_and_names_nothing() {
+    let Some(registry) = registry() else { return };
+    let fixture = fixture(14);
+    let reference = format!("{}/team/app:1", registry.host());
+    seed(&fixture, &reference).await;
+    let (_dir, store) = store();
+    let options = PullOptions::new(Platforms::Only(vec![parse("linux/ppc64le").unwrap()]));
+    let error = store.pull(&reference, &options, quiet()).await.unwrap_err();
+    assert!(error.is_not_found(), "{error}");
+    let available = error.image_error().unwrap().available_platforms().unwrap();
+    assert_eq!(available.len(), 4);
+    assert!(error.to_string().contains("linux/ppc64le"), "{error}");
+    assert!(store.list_images(None).unwrap().is_empty());
+    assert!(store.leases().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_index_is_refused_on_pull_and_on_push() {
+    let Some(registry) = registry() else { return };
+    let (_dir, store) = store();
+    let client = store.client().unwrap();
+    let empty = br#"{"manifests":[],"mediaType":"application/vnd.oci.image.index.v1+json","schemaVersion":2}"#;
+    let repository = hoist::remote::Repository::new(&registry.host(), "team/empty").unwrap();
+    client
+        .put_manifest(
+            &repository,
+            hoist::remote::ManifestTarget::Tag("1"),
+            "application/vnd.oci.image.index.v1+json",
+            bytes::Bytes::from_static(empty),
+        )
+        .await
+        .unwrap();
+    let reference = format!("{}/team/empty:1", registry.host());
+    let error = store
+        .pull(&reference, &PullOptions::default(), quiet())
+        .await
+        .unwrap_err();
+    assert!(error.is_not_found(), "{error}");
+    assert!(
+        matches!(
+            error.image_error().unwrap().detail(),
+            Some(hoist::image::Detail::EmptyIndex { .. })
+        ),
+        "{error:?}"
+    );
+
+    // An empty index stored locally is refused before anything is sent.
+    let archive_dir = tempfile::tempdir().unwrap();
+    let blobs = archive_dir.path().join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let digest = hoist::content::Digest::sha256_of(empty);
+    std::fs::write(blobs.join(digest.hex()), empty).unwrap();
+    std::fs::write(
+        archive_dir.path().join("oci-layout"),
+        br#"{"imageLayoutVersion":"1.0.0"}"#,
+    )
+    .unwrap();
+    let index = serde_json::json!({"schemaVersion": 2, "manifests": [{
+        "mediaType": "application/vnd.oci.image.index.v1+json", "digest": digest.to_string(),
+        "size": empty.len(), "annotations": {"io.containerd.image.name": "local/empty:1"}}]});
+    std::fs::write(archive_dir.path().join("index.json"), index.to_string()).unwrap();
+    store.load_path(archive_dir.path(), None).unwrap();
+    let target = format!("{}/team/never:1", registry.host());
+    let error = store
+        .push(
+            "local/empty:1",
+            Some(&target),
+            &PushOptions::default(),
+            quiet(),
+        )
+        .await
+        .unwrap_err();
+    assert!(error.is_not_found(), "{error}");
+    let never = store.remote_platforms(&target).await.unwrap_err();
+    assert!(never.is_not_found(), "{never}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reduced_push_leaves_exactly_the_chosen_platforms_and_no_names() {
+    let Some(registry) = registry() else { return };
+    let fixture = fixture(15);
+    let (_dir, store) = store();
+    load_fixture(&store, &fixture, "example.com/app:1");
+    let before = store.list_images(None).unwrap();
+    let two = vec![parse("linux/amd64").unwrap(), parse("linux/arm64").unwrap()];
+    let target = format!("{}/seed/app:reduced", registry.host());
+    let report = store
+        .push(
+            "example.com/app:1",
+            Some(&target),
+            &PushOptions::new(Platforms::Only(two.clone())),
+            quiet(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.pushed, two);
+    assert_eq!(report.left_out.len(), 2);
+    assert_ne!(report.digest.to_string(), fixture.index.digest);
+    // The local image is unchanged, no temporary name exists, no lease stays.
+    assert_eq!(store.list_images(None).unwrap(), before);
+    assert!(store.leases().unwrap().is_empty());
+    // The registry holds an index with exactly those platforms.
+    let remote = store.remote_platforms(&target).await.unwrap();
+    assert!(remote.is_index);
+    assert_eq!(remote.platforms(), two);
+    assert_eq!(remote.target.digest, report.digest);
+    store.verify_remote(&target, &two).await.unwrap();
+    let missing = store
+        .verify_remote(&target, &[parse("linux/s390x").unwrap()])
+        .await
+        .unwrap_err();
+    assert!(missing.is_platform_missing(), "{missing}");
+    if hoist_testkit::require_tool("skopeo").unwrap().is_some() {
+        let raw = run(
+            "skopeo",
+            &[
+                "inspect",
+                "--raw",
+                "--tls-verify=false",
+                &format!("docker://{target}"),
+            ],
+        );
+        assert_eq!(index_platforms(&raw), vec!["linux/amd64", "linux/arm64/v8"]);
+    }
+    // gc afterwards removes nothing the original index references.
+    store.gc(false).unwrap();
+    assert!(
+        store
+            .check("example.com/app:1", &Platforms::All)
+            .unwrap()
+            .is_complete()
+    );
+    assert!(store.fsck().unwrap().is_clean());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_again_finds_everything_present_and_mounts_across_repositories() {
+    let Some(registry) = registry() else { return };
+    let fixture = fixture(16);
+    let first = format!("{}/team/app:1", registry.host());
+    seed(&fixture, &first).await;
+    // Pulled from team/app, the blobs carry that source: a push to another
+    // repository of the same registry mounts them.
+    let (_dir, store) = store();
+    store
+        .pull(&first, &PullOptions::default(), quiet())
+        .await
+        .unwrap();
+    let again = store
+        .push(&first, None, &PushOptions::default(), quiet())
+        .await
+        .unwrap();
+    assert_eq!(again.blobs_uploaded, 0);
+    assert_eq!(again.blobs_present, fixture.blobs().len() - 5);
+    let other = format!("{}/other/app:2", registry.host());
+    let mounted = store
+        .push(&first, Some(&other), &PushOptions::default(), quiet())
+        .await
+        .unwrap();
+    assert_eq!(mounted.blobs_uploaded, 0);
+    assert_eq!(mounted.blobs_mounted, fixture.blobs().len() - 5);
+    assert_eq!(mounted.digest.to_string(), fixture.index.digest);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_registry_to_registry_with_a_subset() {
+    let Some(source) = registry() else { return };
+    let Some(destination) = registry() else {
+        return;
+    };
+    let fixture = fixture(17);
+    let from = format!("{}/team/app:1", source.host());
+    seed(&fixture, &from).await;
+    let (_dir, store) = store();
+    let to = format!("{}/copied/app:1", destination.host());
+    let one = vec![parse("linux/s390x").unwrap()];
+    let report = store
+        .copy(
+            &from,
+            &to,
+            &PushOptions::new(Platforms::Only(one.clone())),
+            quiet(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.pushed, one);
+    let remote = store.remote_platforms(&to).await.unwrap();
+    assert_eq!(remote.platforms(), one);
+    // Nothing named locally, no lease left.
+    assert!(store.list_images(None).unwrap().is_empty());
+    assert!(store.leases().unwrap().is_empty());
+    // A full copy keeps the digest.
+    let all = format!("{}/copied/all:1", destination.host());
+    let report = store
+        .copy(&from, &all, &PushOptions::default(), quiet())
+        .await
+        .unwrap();
+    assert_eq!(report.digest.to_string(), fixture.index.digest);
+}

@@ -1,0 +1,121 @@
+//! Shared helpers: stores in temporary directories, fixtures loaded into them.
+
+use hoist::{CredentialsSource, Store, StoreOptions};
+use hoist_testkit::{Fixture, FixtureSpec};
+
+/// A store in a fresh temporary directory, anonymous to registries.
+pub fn store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(
+        dir.path().join("root"),
+        StoreOptions::default().credentials(CredentialsSource::Anonymous),
+    )
+    .unwrap();
+    (dir, store)
+}
+
+/// A small four-platform fixture (amd64, arm64, arm/v7, s390x) sharing one layer.
+pub fn fixture(seed: u64) -> Fixture {
+    Fixture::generate(&FixtureSpec::four_platforms(seed, 32 * 1024, 4096)).unwrap()
+}
+
+/// Loads `fixture` into `store` as `name` (through an OCI layout directory).
+pub fn load_fixture(store: &Store, fixture: &Fixture, name: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let (repo, tag) = name.rsplit_once(':').unwrap();
+    fixture.write_oci_layout(dir.path(), tag).unwrap();
+    let report = store.load_path(dir.path(), Some(repo)).unwrap();
+    assert_eq!(report.names, vec![name.to_owned()]);
+}
+
+/// A plain registry, or `None` (skipped loudly; a failure under `CI=true`).
+pub fn registry() -> Option<hoist_testkit::Registry> {
+    hoist_testkit::Registry::start(hoist_testkit::RegistryOptions::plain()).unwrap()
+}
+
+/// No progress.
+pub fn quiet() -> std::sync::Arc<dyn hoist::Progress> {
+    std::sync::Arc::new(hoist::NoProgress)
+}
+
+/// Loads `fixture` into a fresh store and pushes it, all platforms, to
+/// `reference`; returns the pushed digest.
+pub async fn seed(fixture: &Fixture, reference: &str) -> String {
+    let (_dir, store) = store();
+    load_fixture(&store, fixture, "seed.local/fixture:1");
+    let report = store
+        .push(
+            "seed.local/fixture:1",
+            Some(reference),
+            &hoist::PushOptions::default(),
+            quiet(),
+        )
+        .await
+        .unwrap();
+    report.digest.to_string()
+}
+
+/// Runs a tool, failing the test with its output if it fails.
+pub fn run(program: &str, args: &[&str]) -> String {
+    let output = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("could not run {program}: {e}"));
+    assert!(
+        output.status.success(),
+        "{program} {args:?} failed: {}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The platforms (`os/arch[/variant]`) an index's raw JSON lists, sorted.
+pub fn index_platforms(raw: &str) -> Vec<String> {
+    let value: serde_json::Value = serde_json::from_str(raw).unwrap();
+    let mut platforms: Vec<String> = value["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let p = &m["platform"];
+            let mut text = format!(
+                "{}/{}",
+                p["os"].as_str().unwrap(),
+                p["architecture"].as_str().unwrap()
+            );
+            if let Some(variant) = p["variant"].as_str() {
+                text.push('/');
+                text.push_str(variant);
+            }
+            text
+        })
+        .collect();
+    platforms.sort();
+    platforms
+}
+
+/// The digest of the layer every platform of `fixture` shares.
+pub fn shared_layer(fixture: &Fixture) -> String {
+    let first = &fixture.images[0];
+    first
+        .layers
+        .iter()
+        .find(|layer| {
+            fixture
+                .images
+                .iter()
+                .all(|image| image.layers.iter().any(|l| l.digest == layer.digest))
+        })
+        .map(|layer| layer.digest.clone())
+        .unwrap()
+}
+
+/// A store at `root` (shared with other processes), anonymous to registries.
+pub fn store_at(root: &std::path::Path) -> Store {
+    Store::open(
+        root,
+        StoreOptions::default().credentials(CredentialsSource::Anonymous),
+    )
+    .unwrap()
+}
