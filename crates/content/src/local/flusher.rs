@@ -7,7 +7,7 @@
 //! bytes, so the disk works while bytes still arrive and are hashed, and the
 //! final fsync waits only for the tail. On this project's 2-core machines it
 //! raised a 1 GiB ingest from the serial limit to well above it (see
-//! docs/notes-content.md).
+//! docs/crates/content.md).
 //!
 //! Durability argument: the flusher shares the writer's open file description
 //! (`try_clone` = `dup`). Linux reports a writeback error to each open file
