@@ -33,6 +33,7 @@
 //! See `docs/architecture.md` for how hoist's tests use it.
 
 mod background;
+mod containerd;
 mod error;
 mod fixtures;
 mod http1;
@@ -43,6 +44,7 @@ mod proxy;
 mod registry;
 mod tools;
 
+pub use containerd::Containerd;
 pub use error::{Error, Result};
 pub use fixtures::{Fixture, FixtureBlob, FixtureImage, FixturePlatform, FixtureSpec, docker, oci};
 pub use issuer::{ISSUER, IssuerOptions, IssuerStats, SERVICE, TestUser, TokenIssuer};

@@ -4,8 +4,7 @@
 //! test says loudly that it is skipped.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use hoist_image::{Image, LoadOptions, SaveOptions, check_all, load, load_dir, save};
 use serde_json::Value;
@@ -257,90 +256,9 @@ fn umoci_unpacks_a_single_platform_save() {
     assert!(bundle.join("rootfs/app/linux-amd64").is_file());
 }
 
-/// A containerd of our own, on sockets in a temporary directory.
-struct Containerd {
-    child: Child,
-    address: PathBuf,
-    ctr: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Containerd {
-    fn start() -> Option<Containerd> {
-        let containerd = tool("containerd")?;
-        let ctr = tool("ctr")?;
-        let dir = tempfile::tempdir().unwrap();
-        let address = dir.path().join("c.sock");
-        let config = format!(
-            "version = 2\nroot = \"{root}/root\"\nstate = \"{root}/state\"\n\
-             disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n\
-             [grpc]\n  address = \"{address}\"\n[ttrpc]\n  address = \"{address}.ttrpc\"\n\
-             [debug]\n  address = \"{root}/debug.sock\"\n",
-            root = dir.path().display(),
-            address = address.display()
-        );
-        let config_path = dir.path().join("config.toml");
-        std::fs::write(&config_path, config).unwrap();
-        let log = std::fs::File::create(dir.path().join("containerd.log")).unwrap();
-        let child = Command::new(containerd)
-            .arg("--config")
-            .arg(&config_path)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let running = Containerd {
-            child,
-            address,
-            ctr,
-            _dir: dir,
-        };
-        // Wait until it answers, bounded.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let ok = running
-                .ctr_command()
-                .arg("version")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success());
-            if ok {
-                return Some(running);
-            }
-            assert!(
-                Instant::now() < deadline,
-                "containerd did not start within 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn ctr_command(&self) -> Command {
-        let mut command = Command::new(&self.ctr);
-        command
-            .arg("--address")
-            .arg(&self.address)
-            .args(["--namespace", "hoist-test"]);
-        command
-    }
-
-    fn ctr(&self, args: &[&str]) -> String {
-        run(self.ctr_command().args(args))
-    }
-}
-
-impl Drop for Containerd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn ctr_imports_hoist_archives_and_hoist_loads_ctr_exports() {
-    let Some(containerd) = Containerd::start() else {
+    let Some(containerd) = hoist_testkit::Containerd::start().unwrap() else {
         return;
     };
     for (docker, name) in [
@@ -355,34 +273,40 @@ fn ctr_imports_hoist_archives_and_hoist_loads_ctr_exports() {
         save_file(&t, &[image], &SaveOptions::default(), &saved);
 
         // hoist -> ctr: imported under its name, digest kept.
-        containerd.ctr(&[
-            "images",
-            "import",
-            "--all-platforms",
-            "--no-unpack",
-            saved.to_str().unwrap(),
-        ]);
-        let listing = containerd.ctr(&["images", "ls"]);
+        containerd
+            .ctr(&[
+                "images",
+                "import",
+                "--all-platforms",
+                "--no-unpack",
+                saved.to_str().unwrap(),
+            ])
+            .unwrap();
+        let listing = containerd.ctr(&["images", "ls"]).unwrap();
         let line = listing
             .lines()
             .find(|l| l.starts_with(&format!("{name} ")))
             .unwrap_or_else(|| panic!("{name} not in ctr's images:\n{listing}"));
         assert!(line.contains(&built.index.digest.to_string()), "{line}");
-        containerd.ctr(&[
-            "content",
-            "get",
-            built.platform("linux/s390x").own_layer().digest.as_str(),
-        ]);
+        containerd
+            .ctr(&[
+                "content",
+                "get",
+                built.platform("linux/s390x").own_layer().digest.as_str(),
+            ])
+            .unwrap();
 
         // ctr -> hoist: the export loads with the same digest and name.
         let exported = work.path().join("ctr.tar");
-        containerd.ctr(&[
-            "images",
-            "export",
-            "--all-platforms",
-            exported.to_str().unwrap(),
-            name,
-        ]);
+        containerd
+            .ctr(&[
+                "images",
+                "export",
+                "--all-platforms",
+                exported.to_str().unwrap(),
+                name,
+            ])
+            .unwrap();
         let back = TestStore::new();
         let loaded = load(
             &back.store,
