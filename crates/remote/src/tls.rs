@@ -30,7 +30,8 @@ pub(crate) fn client_config(settings: &TlsSettings) -> Result<rustls::ClientConf
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::new(ErrorKind::InvalidArgument, "configuring TLS").with_source(e))?;
     let verifier: Arc<dyn ServerCertVerifier> = if settings.skip_verify {
-        Arc::new(AcceptAnyCertificate {
+        Arc::new(FixedVerdict {
+            refusal: None,
             provider: Arc::clone(&provider),
         })
     } else {
@@ -59,8 +60,10 @@ pub(crate) fn client_config(settings: &TlsSettings) -> Result<rustls::ClientConf
             // No system roots (no ca-certificates) and no CA of the host's
             // own: plain HTTP to loopback must still work, so the failure is
             // deferred to the first HTTPS handshake, with its reason.
-            Err(e) => Arc::new(NoTrustedRoots {
-                reason: e.to_string(),
+            Err(e) => Arc::new(FixedVerdict {
+                refusal: Some(format!(
+                    "no trusted root certificates ({e}); install ca-certificates or name a CA in certs.d"
+                )),
                 provider,
             }),
         }
@@ -102,14 +105,18 @@ pub(crate) fn client_config(settings: &TlsSettings) -> Result<rustls::ClientConf
     Ok(config)
 }
 
-/// `skip_verify = true`: any certificate is accepted, signatures are still
-/// checked so the handshake itself stays well-formed.
+/// A verifier whose verdict on the certificate is fixed in advance, while
+/// handshake signatures are still checked so the handshake stays
+/// well-formed. `refusal: None` is `skip_verify = true` (any certificate is
+/// accepted); `Some(reason)` refuses every certificate, saying why (there is
+/// nothing to trust: no system roots and no CA of the host's own).
 #[derive(Debug)]
-struct AcceptAnyCertificate {
+struct FixedVerdict {
+    refusal: Option<String>,
     provider: Arc<CryptoProvider>,
 }
 
-impl ServerCertVerifier for AcceptAnyCertificate {
+impl ServerCertVerifier for FixedVerdict {
     fn verify_server_cert(
         &self,
         _end_entity: &CertificateDer<'_>,
@@ -118,64 +125,10 @@ impl ServerCertVerifier for AcceptAnyCertificate {
         _ocsp_response: &[u8],
         _now: UnixTime,
     ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
-}
-
-/// Refuses every server certificate, saying why: there is nothing to trust.
-#[derive(Debug)]
-struct NoTrustedRoots {
-    reason: String,
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for NoTrustedRoots {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        Err(rustls::Error::General(format!(
-            "no trusted root certificates ({}); install ca-certificates or name a CA in certs.d",
-            self.reason
-        )))
+        match &self.refusal {
+            None => Ok(ServerCertVerified::assertion()),
+            Some(reason) => Err(rustls::Error::General(reason.clone())),
+        }
     }
 
     fn verify_tls12_signature(
