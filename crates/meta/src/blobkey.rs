@@ -6,9 +6,12 @@
 //! digests (SHA-512, or anything odd a label names) stay strings.
 
 use std::fmt;
+use std::hash::Hasher;
+
+use crate::fasthash::FxHasher;
 
 /// A digest string, compactly.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum BlobKey {
     /// `sha256:<64 lowercase hex digits>`, as bytes.
     Sha256([u8; 32]),
@@ -34,15 +37,38 @@ impl BlobKey {
     }
 }
 
+impl BlobKey {
+    /// A hash of the key. A SHA-256 is as evenly spread as any hash of it
+    /// would be, so its first 8 bytes serve as they are.
+    pub(crate) fn spread(&self) -> u64 {
+        match self {
+            BlobKey::Sha256([a, b, c, d, e, f, g, h, ..]) => {
+                u64::from_le_bytes([*a, *b, *c, *d, *e, *f, *g, *h])
+            }
+            BlobKey::Other(text) => {
+                let mut hasher = FxHasher::default();
+                hasher.write(text.as_bytes());
+                hasher.finish()
+            }
+        }
+    }
+}
+
 impl fmt::Display for BlobKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             BlobKey::Sha256(bytes) => {
-                f.write_str("sha256:")?;
-                for byte in bytes {
-                    write!(f, "{byte:02x}")?;
+                // One write of the whole digest: a collection formats one
+                // per record it removes, and a write per byte added up.
+                const DIGITS: &[u8; 16] = b"0123456789abcdef";
+                let mut text =
+                    *b"sha256:0000000000000000000000000000000000000000000000000000000000000000";
+                for (pair, byte) in text[7..].chunks_exact_mut(2).zip(bytes) {
+                    pair[0] = DIGITS[usize::from(byte >> 4)];
+                    pair[1] = DIGITS[usize::from(byte & 0x0f)];
                 }
-                Ok(())
+                // Only ASCII went in.
+                f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
             }
             BlobKey::Other(text) => f.write_str(text),
         }

@@ -140,7 +140,7 @@ pub(crate) fn check(store: &MetaStore) -> Result<FsckReport> {
     let session = store.exclusive()?;
     let now = SystemTime::now();
     let now_nanos = clock::to_nanos(now);
-    let graph = gc::load(&session, gc::Detail::Full)?;
+    let graph = gc::load(session.kv(), gc::Detail::Full)?;
     let local = store.local();
     let mut on_disk: HashMap<Digest, u64> = HashMap::new();
     local
@@ -154,17 +154,17 @@ pub(crate) fn check(store: &MetaStore) -> Result<FsckReport> {
     let mut owned_local_ingests: HashSet<&str> = HashSet::new();
     let mut counts = (0, 0, on_disk.len() as u64);
     for (ns, g) in &graph {
-        for (key, node) in &g.blobs {
+        for (node, key) in g.blobs.iter() {
             counts.1 += 1;
             let digest = key.to_string();
             let parsed: Digest = digest.parse().map_err(Error::from)?;
             recorded.insert(digest.clone());
             match on_disk.get(&parsed) {
                 None => report.records_without_blob.push(object_ref(ns, &digest)),
-                Some(&size) if Some(size) != node.size => {
+                Some(&size) if Some(size) != g.blobs.size(node) => {
                     report.size_mismatches.push(SizeMismatch {
                         record: object_ref(ns, &digest),
-                        recorded: node.size.unwrap_or(0),
+                        recorded: g.blobs.size(node).unwrap_or(0),
                         on_disk: size,
                     })
                 }
@@ -174,7 +174,7 @@ pub(crate) fn check(store: &MetaStore) -> Result<FsckReport> {
         for (name, record) in &g.images {
             counts.0 += 1;
             let target = &record.target.digest;
-            if !g.blobs.contains_key(&BlobKey::parse(target.as_str()))
+            if g.blobs.find(&BlobKey::parse(target.as_str())).is_none()
                 || !on_disk.contains_key(target)
             {
                 report.missing_targets.push(MissingTarget {
