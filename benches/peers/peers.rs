@@ -21,10 +21,13 @@ pub struct Settings {
     out: Option<PathBuf>,
     concurrency: usize,
     pull_only: bool,
+    no_peers: bool,
 }
 
 impl Settings {
-    /// Reads `--runs N`, `--size-mb M`, `--out FILE`.
+    /// Reads `--runs N`, `--size-mb M`, `--out FILE`, `--concurrency N`,
+    /// `--pull-only` and `--no-peers` (hoist and the floors only, pulls only:
+    /// for quick iterations).
     pub fn parse(args: &[String]) -> Result<Settings> {
         let mut settings = Settings {
             runs: 3,
@@ -32,6 +35,7 @@ impl Settings {
             out: None,
             concurrency: hoist::DEFAULT_CONCURRENCY,
             pull_only: false,
+            no_peers: false,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -48,6 +52,7 @@ impl Settings {
                         .map_err(|e| format!("--concurrency: {e}"))?;
                 }
                 "--pull-only" => settings.pull_only = true,
+                "--no-peers" => settings.no_peers = true,
                 other => return Err(format!("unknown argument {other:?}")),
             }
         }
@@ -77,7 +82,9 @@ pub fn child_pull(args: &[String]) -> Result<()> {
     let concurrency: usize = concurrency
         .parse()
         .map_err(|e| format!("concurrency: {e}"))?;
+    let started = Instant::now();
     let store = store_at(Path::new(root))?;
+    let opened = started.elapsed();
     let platforms = match platform.as_str() {
         "all" => Platforms::All,
         one => Platforms::Only(vec![
@@ -91,6 +98,7 @@ pub fn child_pull(args: &[String]) -> Result<()> {
             Arc::new(NoProgress),
         ))
         .map_err(|e| format!("pulling {reference}: {e}"))?;
+    let pulled = started.elapsed() - opened;
     let status = std::fs::read_to_string("/proc/self/status").map_err(|e| e.to_string())?;
     let peak = status
         .lines()
@@ -98,6 +106,11 @@ pub fn child_pull(args: &[String]) -> Result<()> {
         .map(|v| v.trim().trim_end_matches("kB").trim().to_owned())
         .unwrap_or_default();
     println!("vmhwm_kib={peak}");
+    println!(
+        "phases=open {:.1} ms, pull {:.1} ms",
+        opened.as_secs_f64() * 1e3,
+        pulled.as_secs_f64() * 1e3
+    );
     Ok(())
 }
 
@@ -225,6 +238,61 @@ fn floor(host: &str, repository: &str, digests: &[String], dir: &Path) -> Result
     Ok(elapsed)
 }
 
+/// The floor made durable: curl as in [`floor`], then `sync --data` on the
+/// files (an fdatasync each, as every store that survives a power cut must
+/// do before it calls a blob stored). Download and flush run one after the
+/// other here, so a store that overlaps them can beat this figure; the disk
+/// alone ([`disk_floor`]) bounds that.
+fn durable_floor(host: &str, repository: &str, digests: &[String], dir: &Path) -> Result<Duration> {
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let mut command = Command::new(tool("curl")?);
+    command.args(["--silent", "--fail", "--parallel", "--parallel-max", "16"]);
+    let files: Vec<PathBuf> = digests
+        .iter()
+        .map(|d| dir.join(d.trim_start_matches("sha256:")))
+        .collect();
+    for (digest, file) in digests.iter().zip(&files) {
+        command
+            .arg("-o")
+            .arg(file)
+            .arg(format!("http://{host}/v2/{repository}/blobs/{digest}"));
+    }
+    timed(&mut command)?;
+    timed(Command::new(tool("sync")?).arg("--data").args(&files))?;
+    let elapsed = started.elapsed();
+    let _ = std::fs::remove_dir_all(dir);
+    Ok(elapsed)
+}
+
+/// The disk alone: files of `sizes` written from memory and fdatasynced, one
+/// after another (the bytes any durable pull must get onto the disk).
+fn disk_floor(sizes: &[u64], dir: &Path) -> Result<Duration> {
+    use std::io::Write as _;
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let chunk: Vec<u8> = (0..1 << 20)
+        .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let started = Instant::now();
+    for (i, size) in sizes.iter().enumerate() {
+        let path = dir.join(format!("blob-{i}"));
+        let mut file =
+            std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut left = *size;
+        while left > 0 {
+            let n = left.min(chunk.len() as u64) as usize;
+            file.write_all(&chunk[..n])
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            left -= n as u64;
+        }
+        file.sync_data()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    let elapsed = started.elapsed();
+    let _ = std::fs::remove_dir_all(dir);
+    Ok(elapsed)
+}
+
 /// The peak memory the child reported, in MiB.
 fn peak_mib(stdout: &str) -> Option<f64> {
     stdout
@@ -276,20 +344,20 @@ pub fn run(settings: &Settings) -> Result<()> {
 
     let is_document =
         |media_type: &str| media_type.contains("manifest") || media_type.contains("index");
-    let all_blobs: Vec<String> = fixture
+    let all_blobs: Vec<(String, u64)> = fixture
         .blobs()
         .into_iter()
         .filter(|b| !is_document(&b.media_type))
-        .map(|b| b.digest.clone())
+        .map(|b| (b.digest.clone(), b.bytes.len() as u64))
         .collect();
     let arm64 = fixture
         .images
         .iter()
         .find(|i| i.platform.architecture == "arm64")
         .ok_or("the fixture has no arm64 image")?;
-    let one_blobs: Vec<String> = std::iter::once(&arm64.config)
+    let one_blobs: Vec<(String, u64)> = std::iter::once(&arm64.config)
         .chain(arm64.layers.iter())
-        .map(|b| b.digest.clone())
+        .map(|b| (b.digest.clone(), b.bytes.len() as u64))
         .collect();
 
     let mut peak = 0.0f64;
@@ -303,6 +371,12 @@ pub fn run(settings: &Settings) -> Result<()> {
                 .arg(settings.concurrency.to_string()),
         )?;
         peak = peak.max(peak_mib(&stdout).unwrap_or(0.0));
+        if let Some(phases) = stdout.lines().find_map(|l| l.strip_prefix("phases=")) {
+            eprintln!(
+                "bench: hoist {platform}: {phases}, {:.1} ms in all",
+                elapsed.as_secs_f64() * 1e3
+            );
+        }
         let _ = std::fs::remove_dir_all(root);
         Ok(elapsed)
     };
@@ -338,13 +412,32 @@ pub fn run(settings: &Settings) -> Result<()> {
             skopeo: Some(Vec::new()),
             ctr: Some(Vec::new()),
             floor: Some(Vec::new()),
+            durable_floor: Some(Vec::new()),
+            disk_floor: Some(Vec::new()),
             note: String::new(),
         };
+        let digests: Vec<String> = blobs.iter().map(|(d, _)| d.clone()).collect();
+        let sizes: Vec<u64> = blobs.iter().map(|(_, s)| *s).collect();
         for i in 0..settings.runs {
             row.hoist.push(hoist_pull(
                 &work.path().join(format!("hoist-{i}")),
                 platform,
             )?);
+            let dir = work.path().join(format!("floor-{i}"));
+            row.floor
+                .get_or_insert_default()
+                .push(floor(&host, "bench/app", &digests, &dir)?);
+            row.durable_floor
+                .get_or_insert_default()
+                .push(durable_floor(&host, "bench/app", &digests, &dir)?);
+            row.disk_floor
+                .get_or_insert_default()
+                .push(disk_floor(&sizes, &dir)?);
+            if settings.no_peers {
+                row.skopeo = None;
+                row.ctr = None;
+                continue;
+            }
             let dir = work.path().join(format!("skopeo-{i}"));
             let mut command = Command::new(&skopeo);
             command
@@ -362,15 +455,11 @@ pub fn run(settings: &Settings) -> Result<()> {
             args.push(&reference);
             row.ctr.get_or_insert_default().push(containerd.run(&args)?);
             drop(containerd);
-            let dir = work.path().join(format!("floor-{i}"));
-            row.floor
-                .get_or_insert_default()
-                .push(floor(&host, "bench/app", blobs, &dir)?);
         }
         rows.push(row);
     }
 
-    if settings.pull_only {
+    if settings.pull_only || settings.no_peers {
         return finish(settings, &rows, peak);
     }
     eprintln!("bench: pushes");
@@ -380,6 +469,8 @@ pub fn run(settings: &Settings) -> Result<()> {
         skopeo: Some(Vec::new()),
         ctr: Some(Vec::new()),
         floor: None,
+        durable_floor: None,
+        disk_floor: None,
         note: String::new(),
     };
     let mut again = Row {
@@ -388,6 +479,8 @@ pub fn run(settings: &Settings) -> Result<()> {
         skopeo: Some(Vec::new()),
         ctr: Some(Vec::new()),
         floor: None,
+        durable_floor: None,
+        disk_floor: None,
         note: String::new(),
     };
     let mut reduced = Row {
@@ -396,6 +489,8 @@ pub fn run(settings: &Settings) -> Result<()> {
         skopeo: None,
         ctr: Some(Vec::new()),
         floor: None,
+        durable_floor: None,
+        disk_floor: None,
         note: "skopeo 1.9 cannot push a subset of an index; ctr 1.6 pushes the whole index"
             .to_owned(),
     };

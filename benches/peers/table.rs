@@ -9,6 +9,10 @@ pub struct Row {
     pub skopeo: Option<Vec<Duration>>,
     pub ctr: Option<Vec<Duration>>,
     pub floor: Option<Vec<Duration>>,
+    /// The floor plus an fdatasync of every file.
+    pub durable_floor: Option<Vec<Duration>>,
+    /// Writing the same bytes from memory and fdatasyncing them.
+    pub disk_floor: Option<Vec<Duration>>,
     pub note: String,
 }
 
@@ -37,19 +41,25 @@ fn ratio(hoist: &[Duration], other: Option<&Vec<Duration>>) -> String {
 pub fn render(rows: &[Row], header: &str) -> String {
     let mut out = String::new();
     out.push_str(header);
-    out.push_str("\n\n| operation | hoist | skopeo | ctr | floor (curl) | hoist/skopeo | hoist/ctr | hoist/floor | note |\n");
-    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    out.push_str(
+        "\n\n| operation | hoist | skopeo | ctr | floor (curl) | durable floor (curl + fdatasync) \
+         | disk (write + fdatasync) | hoist/skopeo | hoist/ctr | hoist/floor | hoist/durable floor | note |\n",
+    );
+    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
     for row in rows {
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             row.operation,
             cell(Some(&row.hoist)),
             cell(row.skopeo.as_ref()),
             cell(row.ctr.as_ref()),
             cell(row.floor.as_ref()),
+            cell(row.durable_floor.as_ref()),
+            cell(row.disk_floor.as_ref()),
             ratio(&row.hoist, row.skopeo.as_ref()),
             ratio(&row.hoist, row.ctr.as_ref()),
             ratio(&row.hoist, row.floor.as_ref()),
+            ratio(&row.hoist, row.durable_floor.as_ref()),
             row.note,
         ));
     }

@@ -1,10 +1,11 @@
 //! rustls configurations per endpoint: the system's roots (through
-//! `rustls-platform-verifier`) plus the endpoint's extra CAs, an optional
+//! `rustls-platform-verifier`, loaded on the first handshake) plus the
+//! endpoint's extra CAs, an optional
 //! client certificate, or no verification at all when asked. The crypto
 //! provider is `ring`, passed explicitly: no process-wide default is
 //! installed, so an embedding program keeps its own.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
@@ -29,11 +30,8 @@ pub(crate) fn client_config(settings: &TlsSettings) -> Result<rustls::ClientConf
     let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::new(ErrorKind::InvalidArgument, "configuring TLS").with_source(e))?;
-    let verifier: Arc<dyn ServerCertVerifier> = if settings.skip_verify {
-        Arc::new(FixedVerdict {
-            refusal: None,
-            provider: Arc::clone(&provider),
-        })
+    let trust = if settings.skip_verify {
+        Trust::Any
     } else {
         let mut extra = Vec::new();
         for path in &settings.ca {
@@ -54,20 +52,15 @@ pub(crate) fn client_config(settings: &TlsSettings) -> Result<rustls::ClientConf
             }
             extra.extend(certificates);
         }
-        match rustls_platform_verifier::Verifier::new_with_extra_roots(extra, Arc::clone(&provider))
-        {
-            Ok(verifier) => Arc::new(verifier),
-            // No system roots (no ca-certificates) and no CA of the host's
-            // own: plain HTTP to loopback must still work, so the failure is
-            // deferred to the first HTTPS handshake, with its reason.
-            Err(e) => Arc::new(FixedVerdict {
-                refusal: Some(format!(
-                    "no trusted root certificates ({e}); install ca-certificates or name a CA in certs.d"
-                )),
-                provider,
-            }),
+        Trust::Roots {
+            extra,
+            verifier: OnceLock::new(),
         }
     };
+    let verifier = Arc::new(EndpointVerifier {
+        trust,
+        provider: Arc::clone(&provider),
+    });
     let builder = builder
         .dangerous()
         .with_custom_certificate_verifier(verifier);
@@ -105,29 +98,72 @@ pub(crate) fn client_config(settings: &TlsSettings) -> Result<rustls::ClientConf
     Ok(config)
 }
 
-/// A verifier whose verdict on the certificate is fixed in advance, while
-/// handshake signatures are still checked so the handshake stays
-/// well-formed. `refusal: None` is `skip_verify = true` (any certificate is
-/// accepted); `Some(reason)` refuses every certificate, saying why (there is
-/// nothing to trust: no system roots and no CA of the host's own).
+/// What an endpoint trusts.
 #[derive(Debug)]
-struct FixedVerdict {
-    refusal: Option<String>,
+enum Trust {
+    /// Any certificate (`skip_verify = true`).
+    Any,
+    /// The system's roots plus `extra`, through `rustls-platform-verifier`,
+    /// loaded on the first handshake: reading the system's roots costs
+    /// ~7–18 ms, which a pull over plain HTTP (a loopback registry) would
+    /// pay for nothing in every process.
+    Roots {
+        extra: Vec<CertificateDer<'static>>,
+        /// The platform verifier, or why there is none (no system roots and
+        /// no CA of the host's own: every certificate is refused, saying so,
+        /// while plain HTTP keeps working).
+        verifier: OnceLock<std::result::Result<rustls_platform_verifier::Verifier, String>>,
+    },
+}
+
+/// The certificate verifier of one endpoint; see [`Trust`]. Handshake
+/// signatures are checked with the provider's algorithms whatever the
+/// trust, so the handshake stays well-formed.
+#[derive(Debug)]
+struct EndpointVerifier {
+    trust: Trust,
     provider: Arc<CryptoProvider>,
 }
 
-impl ServerCertVerifier for FixedVerdict {
+impl EndpointVerifier {
+    /// The platform verifier, loading it on first use.
+    fn platform(&self) -> Option<&std::result::Result<rustls_platform_verifier::Verifier, String>> {
+        match &self.trust {
+            Trust::Any => None,
+            Trust::Roots { extra, verifier } => Some(verifier.get_or_init(|| {
+                rustls_platform_verifier::Verifier::new_with_extra_roots(
+                    extra.iter().cloned(),
+                    Arc::clone(&self.provider),
+                )
+                .map_err(|e| {
+                    format!(
+                        "no trusted root certificates ({e}); install ca-certificates or name a CA in certs.d"
+                    )
+                })
+            })),
+        }
+    }
+}
+
+impl ServerCertVerifier for EndpointVerifier {
     fn verify_server_cert(
         &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
     ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        match &self.refusal {
+        match self.platform() {
             None => Ok(ServerCertVerified::assertion()),
-            Some(reason) => Err(rustls::Error::General(reason.clone())),
+            Some(Ok(verifier)) => verifier.verify_server_cert(
+                end_entity,
+                intermediates,
+                server_name,
+                ocsp_response,
+                now,
+            ),
+            Some(Err(reason)) => Err(rustls::Error::General(reason.clone())),
         }
     }
 
