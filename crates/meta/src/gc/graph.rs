@@ -294,20 +294,8 @@ pub(crate) fn load_blobs(kv: &dyn Kv, detail: Detail) -> Result<ByNamespace<Blob
 /// Reads every image, lease, lease resource and ingest record.
 pub(crate) fn load_others(kv: &dyn Kv) -> Result<ByNamespace<Others>> {
     let mut others: ByNamespace<Others> = ByNamespace::default();
-    let prefix = keys::key(Table::Image, &[]);
-    kv.scan(&prefix, &mut |key, value| {
-        let (ns, name) = split_key(key, &prefix)?;
-        let record: ImageRecord = records::decode(key, value)?;
-        others.get_mut(ns).images.push((name.to_owned(), record));
-        Ok(true)
-    })?;
-    let prefix = keys::key(Table::Lease, &[]);
-    kv.scan(&prefix, &mut |key, value| {
-        let (ns, id) = split_key(key, &prefix)?;
-        let record: LeaseRecord = records::decode(key, value)?;
-        others.get_mut(ns).leases.push((id.to_owned(), record));
-        Ok(true)
-    })?;
+    scan_records(kv, Table::Image, &mut others, |o| &mut o.images)?;
+    scan_records(kv, Table::Lease, &mut others, |o| &mut o.leases)?;
     kv.scan(&keys::key(Table::LeaseResource, &[]), &mut |key, _| {
         let parts = keys::parts(key)?;
         let [_, ns, id, kind, name] = parts.as_slice() else {
@@ -322,17 +310,25 @@ pub(crate) fn load_others(kv: &dyn Kv) -> Result<ByNamespace<Others>> {
             .push((kind, (*name).to_owned()));
         Ok(true)
     })?;
-    let prefix = keys::key(Table::Ingest, &[]);
-    kv.scan(&prefix, &mut |key, value| {
-        let (ns, reference) = split_key(key, &prefix)?;
-        let record: IngestRecord = records::decode(key, value)?;
-        others
-            .get_mut(ns)
-            .ingests
-            .push((reference.to_owned(), record));
-        Ok(true)
-    })?;
+    scan_records(kv, Table::Ingest, &mut others, |o| &mut o.ingests)?;
     Ok(others)
+}
+
+/// Reads every record of `table` (keys `<table>\0<ns>\0<name>\0`) into the
+/// list `list` picks out of its namespace's [`Others`].
+fn scan_records<T: serde::de::DeserializeOwned>(
+    kv: &dyn Kv,
+    table: Table,
+    others: &mut ByNamespace<Others>,
+    list: fn(&mut Others) -> &mut Vec<(String, T)>,
+) -> Result<()> {
+    let prefix = keys::key(table, &[]);
+    kv.scan(&prefix, &mut |key, value| {
+        let (ns, name) = split_key(key, &prefix)?;
+        let record: T = records::decode(key, value)?;
+        list(others.get_mut(ns)).push((name.to_owned(), record));
+        Ok(true)
+    })
 }
 
 /// Every GC label starts with this.
