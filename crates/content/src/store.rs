@@ -113,6 +113,20 @@ pub trait ContentWriter: Write + Send {
     /// Invalid-argument if `size` is beyond the offset; I/O errors.
     fn truncate(&mut self, size: u64) -> Result<()>;
 
+    /// Makes the bytes written so far durable, without committing: a
+    /// commit right after has (almost) nothing left to flush. Commit does
+    /// this itself; calling it first moves the wait for the disk out of
+    /// whatever the caller holds during the commit (hoist-meta holds its
+    /// database, so other processes wait less). A writer with nothing
+    /// cheaper to do ahead of its commit may keep the default, which does
+    /// nothing; commit makes the data durable either way.
+    ///
+    /// # Errors
+    /// I/O errors from the flush; the ingest stays and may be resumed.
+    fn sync(&mut self) -> Result<()> {
+        Ok(())
+    }
+
     /// Verifies the size and the digest (`expected`, or the writer's expected
     /// digest), makes the data durable and publishes it by one atomic step.
     /// Labels are recorded by stores that keep labels (the meta store); the

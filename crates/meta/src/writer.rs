@@ -57,8 +57,17 @@ impl MetaWriter {
         }
     }
 
-    fn commit_inner(self, size: u64, expected: Option<&Digest>, labels: Labels) -> Result<Digest> {
+    fn commit_inner(
+        mut self,
+        size: u64,
+        expected: Option<&Digest>,
+        labels: Labels,
+    ) -> Result<Digest> {
         labels::validate(&labels)?;
+        // The data's fsync, the slow part of a commit, happens before the
+        // database is taken: other processes wait only for the rename and
+        // the record (the commit's own fsync below then finds little to do).
+        self.inner.sync()?;
         let expected = expected.cloned().or_else(|| self.expected.clone());
         let written = self.inner.offset();
         // The local store verifies size and digest before it looks for an
@@ -191,6 +200,10 @@ impl ContentWriter for MetaWriter {
         labels: Labels,
     ) -> hoist_content::Result<Digest> {
         Ok(self.commit_inner(size, expected, labels)?)
+    }
+
+    fn sync(&mut self) -> hoist_content::Result<()> {
+        self.inner.sync()
     }
 
     fn close(self) -> hoist_content::Result<()> {

@@ -44,6 +44,33 @@ fn a_commit_leaves_a_read_only_blob_and_no_ingest_or_lock() {
 }
 
 #[test]
+fn a_sync_midway_keeps_the_ingest_writable_and_the_commit_whole() {
+    let (_dir, store) = store();
+    // Past the writeback window, so a background flusher runs and the sync
+    // must stop it; then more bytes start another.
+    let first = vec![7u8; 20 << 20];
+    let second = vec![9u8; 20 << 20];
+    let whole = [first.as_slice(), second.as_slice()].concat();
+    let digest = Digest::sha256_of(&whole);
+    let mut writer = store
+        .writer(WriterOptions::new("synced").expected(digest.clone()))
+        .unwrap();
+    writer.write_all(&first).unwrap();
+    writer.sync().unwrap();
+    assert_eq!(writer.status().unwrap().offset, first.len() as u64);
+    writer.write_all(&second).unwrap();
+    writer.sync().unwrap();
+    writer.sync().unwrap();
+    assert_eq!(
+        writer
+            .commit(whole.len() as u64, None, Labels::new())
+            .unwrap(),
+        digest
+    );
+    assert_eq!(fs::read(store.blob_path(&digest)).unwrap(), whole);
+}
+
+#[test]
 fn crash_after_fsync_before_publish_resumes_a_read_only_data_file() {
     let (_dir, store) = store();
     let mut writer = store.writer(WriterOptions::new("r")).unwrap();

@@ -464,6 +464,18 @@ impl ContentWriter for LocalWriter {
         Ok(())
     }
 
+    fn sync(&mut self) -> Result<()> {
+        // The background flusher goes first: an error it saw would not be
+        // reported to our fsync again (see flusher.rs). Later writes start
+        // a new one.
+        if let Some(flusher) = self.flusher.take() {
+            flusher.finish()?;
+        }
+        self.data
+            .sync_data()
+            .map_err(|e| Error::io("fsync", &self.paths.data, e))
+    }
+
     fn commit(mut self, size: u64, expected: Option<&Digest>, _labels: Labels) -> Result<Digest> {
         // Step 1: verify. A size mismatch keeps the ingest for resume.
         if size != self.offset {
@@ -528,12 +540,7 @@ impl ContentWriter for LocalWriter {
     }
 
     fn close(mut self) -> Result<()> {
-        if let Some(flusher) = self.flusher.take() {
-            flusher.finish()?;
-        }
-        self.data
-            .sync_data()
-            .map_err(|e| Error::io("fsync", &self.paths.data, e))?;
+        self.sync()?;
         self.finish(false)
     }
 
