@@ -12,4 +12,5 @@ mod login;
 mod remote;
 mod scenarios;
 mod support;
+mod tls;
 mod usage;
