@@ -168,7 +168,9 @@ impl Store {
 
         // The manifests to fetch: the chosen entries of an index, or the lone manifest.
         let (manifests, documents) = match &document {
-            Document::Index(_) => {
+            Document::Index(index) => {
+                fetch_nested_indexes(&client, &content, &repository, index, progress.as_ref())
+                    .await?;
                 let picked = {
                     let content = content.clone();
                     let image = image.clone();
@@ -237,6 +239,69 @@ impl Store {
         }
         Ok(fetched)
     }
+}
+
+/// How deep indexes may nest inside the pulled one (hoist-image reads no
+/// deeper either).
+const MAX_NESTED_INDEXES: usize = 8;
+
+/// Fetches and stores, byte for byte, every index nested in `index` (an
+/// entry whose media type is an index), depth first, so that choosing
+/// platforms sees their manifests too, as containerd's does. Each stored
+/// index carries `gc.ref` labels to its entries, like the top one.
+async fn fetch_nested_indexes(
+    client: &Client,
+    content: &Content,
+    repository: &Repository,
+    index: &hoist_image::Index,
+    progress: &dyn Progress,
+) -> Result<()> {
+    let nested =
+        |index: &hoist_image::Index, depth: usize| -> Vec<(hoist_image::Descriptor, usize)> {
+            index
+                .manifests()
+                .iter()
+                .filter(|d| {
+                    hoist_image::media_type::classify(&d.media_type)
+                        == hoist_image::media_type::MediaKind::Index
+                })
+                .map(|d| (d.clone(), depth))
+                .collect()
+        };
+    let mut pending = nested(index, 1);
+    while let Some((descriptor, depth)) = pending.pop() {
+        if depth >= MAX_NESTED_INDEXES {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "{repository}: indexes nest more than {MAX_NESTED_INDEXES} deep (at {})",
+                    descriptor.digest
+                ),
+            ));
+        }
+        progress.blob(
+            &descriptor.digest,
+            &descriptor.media_type,
+            BlobEvent::Resolving,
+        );
+        let manifest = client
+            .fetch_manifest(repository, &descriptor.digest)
+            .await?;
+        let stored = {
+            let content = content.clone();
+            let repository = repository.clone();
+            let descriptor = descriptor.clone();
+            blocking(move || {
+                transfer::store_document(&content, manifest.bytes, &descriptor, &repository)
+            })
+            .await?
+        };
+        progress.blob(&descriptor.digest, &descriptor.media_type, BlobEvent::Done);
+        if let Document::Index(inner) = &stored {
+            pending.extend(nested(inner, depth + 1));
+        }
+    }
+    Ok(())
 }
 
 /// Fetches and stores the manifests of `entries` (a few at once).

@@ -282,3 +282,65 @@ async fn copy_registry_to_registry_with_a_subset() {
         .unwrap();
     assert_eq!(report.digest.to_string(), fixture.index.digest);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pull_follows_an_index_nested_in_the_index() {
+    let Some(registry) = registry() else { return };
+    let fixture = fixture(16);
+    let inner = format!("{}/team/nested:inner", registry.host());
+    seed(&fixture, &inner).await;
+    // An outer index whose only entry is the fixture's index.
+    let outer = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "digest": fixture.index.digest,
+            "size": fixture.index.bytes.len(),
+        }],
+    })
+    .to_string();
+    let (_dir, store) = store();
+    let repository = hoist::remote::Repository::new(&registry.host(), "team/nested").unwrap();
+    store
+        .client()
+        .unwrap()
+        .put_manifest(
+            &repository,
+            hoist::remote::ManifestTarget::Tag("1"),
+            "application/vnd.oci.image.index.v1+json",
+            bytes::Bytes::from(outer.clone()),
+        )
+        .await
+        .unwrap();
+    let reference = format!("{}/team/nested:1", registry.host());
+
+    let arm64 = parse("linux/arm64").unwrap();
+    let options = PullOptions::new(Platforms::Only(vec![arm64.clone()]));
+    let report = store.pull(&reference, &options, quiet()).await.unwrap();
+    assert_eq!(report.platforms, vec![arm64.clone()]);
+    assert_eq!(
+        report.target.digest,
+        hoist::content::Digest::sha256_of(outer.as_bytes())
+    );
+    let summary = &store.list_images(None).unwrap()[0].platforms;
+    assert_eq!((summary.platforms.len(), summary.complete()), (4, 1));
+    assert!(store.verify_local(&report.name, &[arm64]).is_ok());
+    // The nested index is stored byte for byte, and GC keeps it and what
+    // it reaches.
+    let nested: hoist::content::Digest = fixture.index.digest.parse().unwrap();
+    assert!(store.gc(false).unwrap().blobs.is_empty());
+    let mut stored = Vec::new();
+    std::io::Read::read_to_end(&mut store.content_get(&nested).unwrap(), &mut stored).unwrap();
+    assert_eq!(stored, fixture.index.bytes);
+    assert!(store.fsck().unwrap().is_clean());
+
+    // All platforms: every manifest of the nested index.
+    let (_dir, all) = crate::support::store();
+    let report = all
+        .pull(&reference, &PullOptions::default(), quiet())
+        .await
+        .unwrap();
+    assert_eq!(report.platforms.len(), 4);
+    assert_eq!(all.list_images(None).unwrap()[0].platforms.complete(), 4);
+}
