@@ -170,76 +170,81 @@ impl Error {
     }
 }
 
-impl From<hoist_content::Error> for Error {
-    fn from(error: hoist_content::Error) -> Error {
-        use hoist_content::ErrorKind as K;
-        let kind = match error.kind() {
-            K::NotFound => ErrorKind::NotFound,
-            K::AlreadyExists => ErrorKind::AlreadyExists,
-            K::InvalidArgument => ErrorKind::InvalidArgument,
-            K::FailedPrecondition => ErrorKind::FailedPrecondition,
-            K::Unavailable => ErrorKind::Unavailable,
-            K::DataLoss => ErrorKind::DataLoss,
-            K::Io => ErrorKind::Io,
-            _ => ErrorKind::Internal,
-        };
-        Error::wrap(kind, error)
-    }
+/// `From<$error> for Error` for a crate whose errors carry a kind (`$kind`):
+/// the kinds named in `[..]` map to their namesakes here, the `pattern =>
+/// kind` pairs as given, anything else (kinds added later) to `Internal`.
+macro_rules! from_kinded_error {
+    ($error:ty, $kind:path, [$($same:ident),* $(,)?] $(, $from:pat => $to:expr)* $(,)?) => {
+        impl From<$error> for Error {
+            fn from(error: $error) -> Error {
+                use $kind as K;
+                let kind = match error.kind() {
+                    $(K::$same => ErrorKind::$same,)*
+                    $($from => $to,)*
+                    #[allow(unreachable_patterns)]
+                    _ => ErrorKind::Internal,
+                };
+                Error::wrap(kind, error)
+            }
+        }
+    };
 }
 
-impl From<hoist_meta::Error> for Error {
-    fn from(error: hoist_meta::Error) -> Error {
-        use hoist_meta::ErrorKind as K;
-        let kind = match error.kind() {
-            K::NotFound => ErrorKind::NotFound,
-            K::AlreadyExists => ErrorKind::AlreadyExists,
-            K::InvalidArgument => ErrorKind::InvalidArgument,
-            K::FailedPrecondition => ErrorKind::FailedPrecondition,
-            K::Unavailable => ErrorKind::Unavailable,
-            K::DataLoss => ErrorKind::DataLoss,
-            K::Io => ErrorKind::Io,
-            _ => ErrorKind::Internal,
-        };
-        Error::wrap(kind, error)
-    }
-}
-
-impl From<hoist_image::Error> for Error {
-    fn from(error: hoist_image::Error) -> Error {
-        use hoist_image::ErrorKind as K;
-        let kind = match error.kind() {
-            K::NotFound => ErrorKind::NotFound,
-            K::AlreadyExists => ErrorKind::AlreadyExists,
-            K::InvalidArgument => ErrorKind::InvalidArgument,
-            K::FailedPrecondition => ErrorKind::FailedPrecondition,
-            K::Unavailable => ErrorKind::Unavailable,
-            K::DataLoss => ErrorKind::DataLoss,
-            K::Unsupported => ErrorKind::Unsupported,
-            K::Io => ErrorKind::Io,
-            _ => ErrorKind::Internal,
-        };
-        Error::wrap(kind, error)
-    }
-}
-
-impl From<hoist_remote::Error> for Error {
-    fn from(error: hoist_remote::Error) -> Error {
-        use hoist_remote::ErrorKind as K;
-        let kind = match error.kind() {
-            K::NotFound => ErrorKind::NotFound,
-            K::Unauthenticated => ErrorKind::Unauthenticated,
-            K::Denied => ErrorKind::Denied,
-            K::InvalidArgument => ErrorKind::InvalidArgument,
-            K::Unavailable => ErrorKind::Unavailable,
-            K::DataLoss | K::DigestMismatch => ErrorKind::DataLoss,
-            K::Unsupported | K::TooLarge => ErrorKind::Unsupported,
-            K::FailedPrecondition => ErrorKind::FailedPrecondition,
-            K::Io => ErrorKind::Io,
-            _ => ErrorKind::Internal,
-        };
-        Error::wrap(kind, error)
-    }
-}
+from_kinded_error!(
+    hoist_content::Error,
+    hoist_content::ErrorKind,
+    [
+        NotFound,
+        AlreadyExists,
+        InvalidArgument,
+        FailedPrecondition,
+        Unavailable,
+        DataLoss,
+        Io
+    ],
+);
+from_kinded_error!(
+    hoist_meta::Error,
+    hoist_meta::ErrorKind,
+    [
+        NotFound,
+        AlreadyExists,
+        InvalidArgument,
+        FailedPrecondition,
+        Unavailable,
+        DataLoss,
+        Io
+    ],
+);
+from_kinded_error!(
+    hoist_image::Error,
+    hoist_image::ErrorKind,
+    [
+        NotFound,
+        AlreadyExists,
+        InvalidArgument,
+        FailedPrecondition,
+        Unavailable,
+        DataLoss,
+        Unsupported,
+        Io
+    ],
+);
+from_kinded_error!(
+    hoist_remote::Error,
+    hoist_remote::ErrorKind,
+    [
+        NotFound,
+        Unauthenticated,
+        Denied,
+        InvalidArgument,
+        Unavailable,
+        FailedPrecondition,
+        Io
+    ],
+    hoist_remote::ErrorKind::DataLoss | hoist_remote::ErrorKind::DigestMismatch => ErrorKind::DataLoss,
+    hoist_remote::ErrorKind::Unsupported | hoist_remote::ErrorKind::TooLarge => ErrorKind::Unsupported,
+);
 
 impl From<hoist_platform::Error> for Error {
     fn from(error: hoist_platform::Error) -> Error {

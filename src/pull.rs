@@ -279,29 +279,42 @@ async fn fetch_nested_indexes(
                 ),
             ));
         }
-        progress.blob(
-            &descriptor.digest,
-            &descriptor.media_type,
-            BlobEvent::Resolving,
-        );
-        let manifest = client
-            .fetch_manifest(repository, &descriptor.digest)
-            .await?;
-        let stored = {
-            let content = content.clone();
-            let repository = repository.clone();
-            let descriptor = descriptor.clone();
-            blocking(move || {
-                transfer::store_document(&content, manifest.bytes, &descriptor, &repository)
-            })
-            .await?
-        };
-        progress.blob(&descriptor.digest, &descriptor.media_type, BlobEvent::Done);
+        let stored = fetch_document(client, content, repository, &descriptor, progress).await?;
         if let Document::Index(inner) = &stored {
             pending.extend(nested(inner, depth + 1));
         }
     }
     Ok(())
+}
+
+/// Fetches the manifest or index `descriptor` names and stores it byte for
+/// byte, with its `gc.ref` labels and the source label.
+async fn fetch_document(
+    client: &Client,
+    content: &Content,
+    repository: &Repository,
+    descriptor: &hoist_image::Descriptor,
+    progress: &dyn Progress,
+) -> Result<Document> {
+    progress.blob(
+        &descriptor.digest,
+        &descriptor.media_type,
+        BlobEvent::Resolving,
+    );
+    let manifest = client
+        .fetch_manifest(repository, &descriptor.digest)
+        .await?;
+    let document = {
+        let content = content.clone();
+        let repository = repository.clone();
+        let descriptor = descriptor.clone();
+        blocking(move || {
+            transfer::store_document(&content, manifest.bytes, &descriptor, &repository)
+        })
+        .await?
+    };
+    progress.blob(&descriptor.digest, &descriptor.media_type, BlobEvent::Done);
+    Ok(document)
 }
 
 /// Fetches and stores the manifests of `entries` (a few at once).
@@ -314,26 +327,7 @@ async fn fetch_manifests(
     progress: &dyn Progress,
 ) -> Result<Vec<Document>> {
     let results: Vec<Result<Document>> = futures_util::stream::iter(entries.iter())
-        .map(|entry| async move {
-            let descriptor = entry.descriptor.clone();
-            progress.blob(
-                &descriptor.digest,
-                &descriptor.media_type,
-                BlobEvent::Resolving,
-            );
-            let manifest = client
-                .fetch_manifest(repository, &descriptor.digest)
-                .await?;
-            let content = content.clone();
-            let repository = repository.clone();
-            let stored_descriptor = descriptor.clone();
-            let document = blocking(move || {
-                transfer::store_document(&content, manifest.bytes, &stored_descriptor, &repository)
-            })
-            .await?;
-            progress.blob(&descriptor.digest, &descriptor.media_type, BlobEvent::Done);
-            Ok(document)
-        })
+        .map(|entry| fetch_document(client, content, repository, &entry.descriptor, progress))
         .buffer_unordered(concurrency.max(1))
         .collect()
         .await;

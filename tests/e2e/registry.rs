@@ -343,4 +343,42 @@ async fn pull_follows_an_index_nested_in_the_index() {
         .unwrap();
     assert_eq!(report.platforms.len(), 4);
     assert_eq!(all.list_images(None).unwrap()[0].platforms.complete(), 4);
+
+    // Eight indexes around the fixture's: refused, saying why, naming nothing.
+    let client = all.client().unwrap();
+    let (mut digest, mut size) = (fixture.index.digest.clone(), fixture.index.bytes.len());
+    for level in 0..8 {
+        let wrapper = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [{
+                "mediaType": "application/vnd.oci.image.index.v1+json",
+                "digest": digest,
+                "size": size,
+            }],
+        })
+        .to_string();
+        let pushed = client
+            .put_manifest(
+                &repository,
+                hoist::remote::ManifestTarget::Tag(&format!("deep-{level}")),
+                "application/vnd.oci.image.index.v1+json",
+                bytes::Bytes::from(wrapper.clone()),
+            )
+            .await
+            .unwrap();
+        (digest, size) = (pushed.digest.to_string(), wrapper.len());
+    }
+    let (_dir, deep) = crate::support::store();
+    let deep_reference = format!("{}/team/nested:deep-7", registry.host());
+    let error = deep
+        .pull(&deep_reference, &PullOptions::default(), quiet())
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("nest more than 8 deep"),
+        "{error}"
+    );
+    assert!(deep.list_images(None).unwrap().is_empty());
+    assert!(deep.leases().unwrap().is_empty());
 }

@@ -24,9 +24,6 @@ pub(crate) trait Kv: Send + Sync {
     /// Compacts the whole key range.
     fn compact(&self);
 
-    /// RocksDB's estimate of the number of keys (to size maps ahead).
-    fn estimated_keys(&self) -> u64;
-
     /// Applies every put and delete of `batch` atomically: after a crash
     /// either all of them are visible or none is.
     fn write(&self, batch: Batch) -> Result<()>;
@@ -144,14 +141,6 @@ fn database(action: &str, path: &Path, error: rocksdb::Error) -> Error {
 impl Kv for RocksKv {
     fn compact(&self) {
         self.db.compact_range::<&[u8], &[u8]>(None, None);
-    }
-
-    fn estimated_keys(&self) -> u64 {
-        self.db
-            .property_int_value("rocksdb.estimate-num-keys")
-            .ok()
-            .flatten()
-            .unwrap_or(0)
     }
 
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {

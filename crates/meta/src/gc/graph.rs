@@ -96,13 +96,6 @@ impl DigestIndex {
 }
 
 impl BlobGraph {
-    /// Makes room for `nodes` records.
-    fn reserve(&mut self, nodes: usize) {
-        self.digests.reserve(nodes);
-        self.sizes.reserve(nodes);
-        self.ref_ends.reserve(nodes);
-    }
-
     /// Adds a record; its references must have been pushed to `refs` (see
     /// [`BlobGraph::push_ref`]) just before.
     fn push_node(&mut self, digest: BlobKey, size: Option<u64>, root: bool) -> Result<()> {
@@ -258,20 +251,13 @@ impl<T: Default> ByNamespace<T> {
 /// Reads every content record.
 pub(crate) fn load_blobs(kv: &dyn Kv, detail: Detail) -> Result<ByNamespace<BlobGraph>> {
     let mut graphs: ByNamespace<BlobGraph> = ByNamespace::default();
-    let expected_keys = usize::try_from(kv.estimated_keys())
-        .unwrap_or(0)
-        .min(1 << 24);
     let gc_label = memchr::memmem::Finder::new(GC_LABEL_PREFIX);
     let blob_prefix = keys::key(Table::Blob, &[]);
     kv.scan(&blob_prefix, &mut |key, value| {
         let (ns, digest) = split_key(key, &blob_prefix)?;
+        // No sizing ahead: the vectors grow by doubling, and the digest
+        // index is built once, at its final size, by `seal`.
         let blobs = graphs.get_mut(ns);
-        if blobs.len() == 0 {
-            // Growing vectors and a map of 100,000 entries step by step
-            // copies and rehashes them many times; most keys are content
-            // records, so size them up front.
-            blobs.reserve(expected_keys);
-        }
         let (size, root) = match detail {
             Detail::Full => {
                 let record: ContentRecord = records::decode(key, value)?;
