@@ -9,7 +9,7 @@ pub struct Row {
     pub skopeo: Option<Vec<Duration>>,
     pub ctr: Option<Vec<Duration>>,
     pub floor: Option<Vec<Duration>>,
-    /// The floor plus an fdatasync of every file.
+    /// The floor's bytes, at the floor's pace, fdatasynced as they arrive.
     pub durable_floor: Option<Vec<Duration>>,
     /// Writing the same bytes from memory and fdatasyncing them.
     pub disk_floor: Option<Vec<Duration>>,
@@ -42,7 +42,7 @@ pub fn render(rows: &[Row], header: &str) -> String {
     let mut out = String::new();
     out.push_str(header);
     out.push_str(
-        "\n\n| operation | hoist | skopeo | ctr | floor (curl) | durable floor (curl + fdatasync) \
+        "\n\n| operation | hoist | skopeo | ctr | floor (curl) | durable floor (floor's pace, fdatasynced) \
          | disk (write + fdatasync) | hoist/skopeo | hoist/ctr | hoist/floor | hoist/durable floor | note |\n",
     );
     out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
