@@ -243,7 +243,7 @@ impl Store {
 
 /// How deep indexes may nest inside the pulled one (hoist-image reads no
 /// deeper either).
-const MAX_NESTED_INDEXES: usize = 8;
+pub(crate) const MAX_NESTED_INDEXES: usize = 8;
 
 /// Fetches and stores, byte for byte, every index nested in `index` (an
 /// entry whose media type is an index), depth first, so that choosing

@@ -26,6 +26,7 @@ use crate::platforms::{self, Platforms};
 use crate::progress::{BlobEvent, Progress, Totals};
 use crate::store::{Store, WriteLease};
 use crate::transfer::{self, blocking};
+use crate::verify::remote_entries;
 
 /// Options of [`Store::push`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -113,12 +114,6 @@ impl Store {
     ) -> Result<PushReport> {
         let client = self.client()?;
         let content = lease.content();
-        let Some(tag) = destination.tag().map(str::to_owned) else {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                format!("push to {destination}: the destination needs a tag"),
-            ));
-        };
         let repository = destination.repo();
         let concurrency = options.concurrency.unwrap_or(self.options().concurrency);
 
@@ -129,6 +124,20 @@ impl Store {
             let platforms = options.platforms.clone();
             blocking(move || plan(&content, &image, &platforms)).await?
         };
+        // A destination pinned by digest names what must arrive: anything
+        // else (a reduced index, another image) is refused before sending.
+        if let Some(pinned) = destination.digest()
+            && pinned != plan.top.digest()
+        {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "push to {destination}: the image to push has digest {}, not {pinned}; \
+                     nothing was sent",
+                    plan.top.digest()
+                ),
+            ));
+        }
 
         // Blobs first, each once.
         let mut seen = HashSet::new();
@@ -173,10 +182,11 @@ impl Store {
             }
         }
 
-        // Child manifests by digest (an index's children must exist in the
-        // repository before the index), then the tag, once, last.
+        // Child manifests by digest, then nested indexes by digest, children
+        // before parents (a registry checks that an index's children exist),
+        // then the tag, once, last.
         if let Document::Index(_) = &plan.top {
-            for document in &plan.manifests {
+            for document in plan.manifests.iter().chain(&plan.nested) {
                 let descriptor = document.descriptor();
                 client
                     .put_manifest(
@@ -190,10 +200,14 @@ impl Store {
             }
         }
         let top = plan.top.descriptor();
+        let target = match destination.tag() {
+            Some(tag) => ManifestTarget::Tag(tag),
+            None => ManifestTarget::Digest,
+        };
         let pushed = client
             .put_manifest(
                 &repository,
-                ManifestTarget::Tag(&tag),
+                target,
                 &top.media_type,
                 Bytes::copy_from_slice(plan.top.raw()),
             )
@@ -218,6 +232,8 @@ struct Plan {
     top: Document,
     /// The manifests it reaches (itself for a lone manifest).
     manifests: Vec<Document>,
+    /// The indexes nested in the top one, each after the indexes it nests.
+    nested: Vec<Document>,
     pushed: Vec<Platform>,
     left_out: Vec<Platform>,
 }
@@ -246,28 +262,54 @@ fn plan(content: &Content, image: &Image, platforms: &Platforms) -> Result<Plan>
         }
     }
     let top = hoist_image::read_document(content, &reduced.target)?;
-    let manifests = match &top {
-        Document::Manifest(_) => vec![top.clone()],
+    let mut manifests = Vec::new();
+    let mut nested = Vec::new();
+    match &top {
+        Document::Manifest(_) => manifests.push(top.clone()),
         Document::Index(index) => {
-            let mut documents = Vec::new();
-            for child in index.manifests() {
-                documents.push(hoist_image::read_document(content, child)?);
-            }
-            documents
+            read_children(content, index.manifests(), &mut manifests, &mut nested)?;
         }
-    };
+    }
     Ok(Plan {
         top,
         manifests,
+        nested,
         pushed,
         left_out,
     })
 }
 
-/// Reads the tag back: it must resolve to what was pushed and, for an
-/// index, list exactly the intended platforms.
+/// Reads the documents `children` lists: manifests into `manifests`, nested
+/// indexes (after their own children) into `nested`. The depth is bounded:
+/// `reduce` walked the same tree and refuses one nested too deep.
+fn read_children(
+    content: &Content,
+    children: &[hoist_image::Descriptor],
+    manifests: &mut Vec<Document>,
+    nested: &mut Vec<Document>,
+) -> Result<()> {
+    for child in children {
+        match hoist_image::read_document(content, child)? {
+            Document::Index(index) => {
+                read_children(content, index.manifests(), manifests, nested)?;
+                nested.push(Document::Index(index));
+            }
+            manifest => manifests.push(manifest),
+        }
+    }
+    Ok(())
+}
+
+/// Reads the destination back: it must resolve to what was pushed and, for
+/// an index, list exactly the intended platforms (through nested indexes).
 async fn read_back(client: &Client, destination: &Reference, plan: &Plan) -> Result<()> {
-    let resolved = client.resolve(destination).await?;
+    // A tag is what a push publishes; a digest-only destination is checked
+    // by digest.
+    let name = match destination.tag() {
+        Some(tag) => destination.repo().tagged(tag)?,
+        None => destination.clone(),
+    };
+    let resolved = client.resolve(&name).await?;
     let expected = plan.top.digest();
     if &resolved.digest != expected {
         return Err(Error::new(
@@ -279,22 +321,16 @@ async fn read_back(client: &Client, destination: &Reference, plan: &Plan) -> Res
         ));
     }
     if let Document::Index(_) = &plan.top {
-        let manifest = client
-            .fetch_manifest(&destination.repo(), &resolved.digest)
-            .await?;
+        let repository = destination.repo();
+        let manifest = client.fetch_manifest(&repository, &resolved.digest).await?;
         let descriptor = crate::descriptor::from_remote(&manifest.descriptor);
         let document = Document::parse(manifest.bytes.to_vec(), &descriptor)?;
-        let listed: BTreeSet<String> = document
-            .as_index()
-            .map(|index| {
-                index
-                    .manifests()
-                    .iter()
-                    .filter(|d| !d.is_attestation())
-                    .filter_map(|d| d.platform.as_ref().map(|p| p.normalized().to_string()))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let listed: BTreeSet<String> = remote_entries(client, &repository, &document)
+            .await?
+            .into_iter()
+            .filter(|e| !e.attestation)
+            .filter_map(|e| e.platform.map(|p| p.to_string()))
+            .collect();
         let intended: BTreeSet<String> = plan.pushed.iter().map(ToString::to_string).collect();
         if listed != intended {
             return Err(Error::new(

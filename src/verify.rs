@@ -3,10 +3,13 @@
 //! and the platforms of a remote image without pulling it.
 
 use hoist_image::Document;
+use hoist_image::media_type::{self, MediaKind};
 use hoist_platform::Platform;
+use hoist_remote::{Client, Repository};
 
 use crate::descriptor;
 use crate::error::{Error, ErrorKind, Result};
+use crate::pull::MAX_NESTED_INDEXES;
 use crate::store::Store;
 use crate::transfer;
 
@@ -30,7 +33,8 @@ pub struct RemoteReport {
     pub target: hoist_image::Descriptor,
     /// True for an index (or manifest list).
     pub is_index: bool,
-    /// The manifests it lists (empty for a lone manifest).
+    /// The manifests it lists, those of nested indexes included (empty for
+    /// a lone manifest).
     pub entries: Vec<RemoteEntry>,
 }
 
@@ -127,18 +131,7 @@ impl Store {
         let manifest = client.get_manifest(&reference).await?;
         let target = descriptor::from_remote(&manifest.descriptor);
         let document = Document::parse(manifest.bytes.to_vec(), &target)?;
-        let entries = match &document {
-            Document::Index(index) => index
-                .manifests()
-                .iter()
-                .map(|d| RemoteEntry {
-                    descriptor: d.clone(),
-                    platform: d.platform.as_ref().map(Platform::normalized),
-                    attestation: d.is_attestation(),
-                })
-                .collect(),
-            Document::Manifest(_) => Vec::new(),
-        };
+        let entries = remote_entries(&client, &reference.repo(), &document).await?;
         Ok(RemoteReport {
             reference: reference.to_string(),
             is_index: document.as_index().is_some(),
@@ -146,6 +139,64 @@ impl Store {
             entries,
         })
     }
+}
+
+/// The manifests `document` (fetched from `repository`) lists, following
+/// nested indexes depth first as pull does; empty for a lone manifest.
+///
+/// # Errors
+/// Registry errors; an index nested more than
+/// [`MAX_NESTED_INDEXES`](crate::pull::MAX_NESTED_INDEXES) deep.
+pub(crate) async fn remote_entries(
+    client: &Client,
+    repository: &Repository,
+    document: &Document,
+) -> Result<Vec<RemoteEntry>> {
+    let mut entries = Vec::new();
+    let Some(index) = document.as_index() else {
+        return Ok(entries);
+    };
+    // A stack of the entries still to visit, last first, each with its depth.
+    let mut pending: Vec<(hoist_image::Descriptor, usize)> = index
+        .manifests()
+        .iter()
+        .rev()
+        .map(|d| (d.clone(), 1))
+        .collect();
+    while let Some((descriptor, depth)) = pending.pop() {
+        if media_type::classify(&descriptor.media_type) != MediaKind::Index {
+            entries.push(RemoteEntry {
+                platform: descriptor.platform.as_ref().map(Platform::normalized),
+                attestation: descriptor.is_attestation(),
+                descriptor,
+            });
+            continue;
+        }
+        // The same bound as pull's, counted the same way.
+        if depth >= MAX_NESTED_INDEXES {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "{repository}: indexes nest more than {MAX_NESTED_INDEXES} deep (at {})",
+                    descriptor.digest
+                ),
+            ));
+        }
+        let fetched = client
+            .fetch_manifest(repository, &descriptor.digest)
+            .await?;
+        let nested = Document::parse(fetched.bytes.to_vec(), &descriptor)?;
+        if let Some(nested) = nested.as_index() {
+            pending.extend(
+                nested
+                    .manifests()
+                    .iter()
+                    .rev()
+                    .map(|d| (d.clone(), depth + 1)),
+            );
+        }
+    }
+    Ok(entries)
 }
 
 fn finish(

@@ -287,33 +287,9 @@ async fn copy_registry_to_registry_with_a_subset() {
 async fn pull_follows_an_index_nested_in_the_index() {
     let Some(registry) = registry() else { return };
     let fixture = fixture(16);
-    let inner = format!("{}/team/nested:inner", registry.host());
-    seed(&fixture, &inner).await;
-    // An outer index whose only entry is the fixture's index.
-    let outer = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [{
-            "mediaType": "application/vnd.oci.image.index.v1+json",
-            "digest": fixture.index.digest,
-            "size": fixture.index.bytes.len(),
-        }],
-    })
-    .to_string();
     let (_dir, store) = store();
+    let (reference, outer) = seed_nested(&store, &registry, &fixture).await;
     let repository = hoist::remote::Repository::new(&registry.host(), "team/nested").unwrap();
-    store
-        .client()
-        .unwrap()
-        .put_manifest(
-            &repository,
-            hoist::remote::ManifestTarget::Tag("1"),
-            "application/vnd.oci.image.index.v1+json",
-            bytes::Bytes::from(outer.clone()),
-        )
-        .await
-        .unwrap();
-    let reference = format!("{}/team/nested:1", registry.host());
 
     let arm64 = parse("linux/arm64").unwrap();
     let options = PullOptions::new(Platforms::Only(vec![arm64.clone()]));
@@ -381,4 +357,221 @@ async fn pull_follows_an_index_nested_in_the_index() {
     );
     assert!(deep.list_images(None).unwrap().is_empty());
     assert!(deep.leases().unwrap().is_empty());
+}
+
+/// Seeds `fixture` as `team/nested:inner` and tags `team/nested:1` an outer
+/// index whose only entry is the fixture's index; returns that reference and
+/// the outer index's bytes.
+async fn seed_nested(
+    store: &hoist::Store,
+    registry: &hoist_testkit::Registry,
+    fixture: &hoist_testkit::Fixture,
+) -> (String, String) {
+    let inner = format!("{}/team/nested:inner", registry.host());
+    seed(fixture, &inner).await;
+    let outer = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "digest": fixture.index.digest,
+            "size": fixture.index.bytes.len(),
+        }],
+    })
+    .to_string();
+    let repository = hoist::remote::Repository::new(&registry.host(), "team/nested").unwrap();
+    store
+        .client()
+        .unwrap()
+        .put_manifest(
+            &repository,
+            hoist::remote::ManifestTarget::Tag("1"),
+            "application/vnd.oci.image.index.v1+json",
+            bytes::Bytes::from(outer.clone()),
+        )
+        .await
+        .unwrap();
+    (format!("{}/team/nested:1", registry.host()), outer)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_and_copy_keep_an_index_nested_in_the_index() {
+    let Some(source) = registry() else { return };
+    let Some(target) = registry() else { return };
+    let fixture = fixture(18);
+    let (_dir, store) = store();
+    let (reference, outer) = seed_nested(&store, &source, &fixture).await;
+    let outer_digest = hoist::content::Digest::sha256_of(outer.as_bytes());
+    let inner_digest: hoist::content::Digest = fixture.index.digest.parse().unwrap();
+    store
+        .pull(&reference, &PullOptions::default(), quiet())
+        .await
+        .unwrap();
+    let client = store.client().unwrap();
+
+    // All platforms to an empty registry: the same outer index, byte for
+    // byte, with the nested index and every blob it reaches uploaded first.
+    let all = format!("{}/pushed/nested:1", target.host());
+    let report = store
+        .push(&reference, Some(&all), &PushOptions::default(), quiet())
+        .await
+        .unwrap();
+    assert_eq!(report.digest, outer_digest);
+    assert_eq!(report.pushed.len(), 4);
+    assert_eq!(report.blobs_uploaded, fixture.blobs().len() - 5);
+    let pushed = hoist::remote::Repository::new(&target.host(), "pushed/nested").unwrap();
+    let nested = client.fetch_manifest(&pushed, &inner_digest).await.unwrap();
+    assert_eq!(nested.bytes.as_ref(), fixture.index.bytes.as_slice());
+    let remote = store.remote_platforms(&all).await.unwrap();
+    assert_eq!(remote.target.digest, outer_digest);
+    assert_eq!(remote.platforms().len(), 4);
+    store
+        .verify_remote(&all, &remote.platforms())
+        .await
+        .unwrap();
+
+    // One platform: a new, flat index listing just its manifest.
+    let arm64 = parse("linux/arm64").unwrap();
+    let reduced = format!("{}/reduced/nested:1", target.host());
+    let report = store
+        .push(
+            &reference,
+            Some(&reduced),
+            &PushOptions::new(Platforms::Only(vec![arm64.clone()])),
+            quiet(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.pushed, vec![arm64.clone()]);
+    let raw = run(
+        "skopeo",
+        &[
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            &format!("docker://{reduced}"),
+        ],
+    );
+    assert_eq!(index_platforms(&raw), vec!["linux/arm64/v8"]);
+    let listed: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    let media_types: Vec<&str> = listed["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["mediaType"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        media_types,
+        vec!["application/vnd.oci.image.manifest.v1+json"]
+    );
+
+    // Copy, registry to registry, all platforms: the digest is kept.
+    let (_dir, copier) = crate::support::store();
+    let copied = format!("{}/copied/nested:1", target.host());
+    let report = copier
+        .copy(&reference, &copied, &PushOptions::default(), quiet())
+        .await
+        .unwrap();
+    assert_eq!(report.digest, outer_digest);
+    assert_eq!(
+        copier
+            .remote_platforms(&copied)
+            .await
+            .unwrap()
+            .target
+            .digest,
+        outer_digest
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_to_a_digest_needs_that_digest_and_tags_nothing() {
+    let Some(registry) = registry() else { return };
+    let fixture = fixture(19);
+    let (_dir, store) = store();
+    load_fixture(&store, &fixture, "example.com/app:1");
+    let index = &fixture.index.digest;
+
+    let pinned = format!("{}/pinned/app@{index}", registry.host());
+    let report = store
+        .push(
+            "example.com/app:1",
+            Some(&pinned),
+            &PushOptions::default(),
+            quiet(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.digest.to_string(), *index);
+    assert_eq!(report.reference, pinned);
+    let remote = store.remote_platforms(&pinned).await.unwrap();
+    assert_eq!(remote.target.digest.to_string(), *index);
+    // No tag: the registry lists none (2.8 answers 404 for a repository
+    // without tags, later versions an empty list).
+    let tags = run(
+        "curl",
+        &[
+            "-s",
+            &format!("http://{}/v2/pinned/app/tags/list", registry.host()),
+        ],
+    );
+    let tags: serde_json::Value = serde_json::from_str(&tags).unwrap();
+    assert!(
+        tags.get("tags")
+            .is_none_or(|t| t.is_null() || t == &serde_json::json!([])),
+        "{tags}"
+    );
+
+    // A reduced push cannot have the original's digest: refused before
+    // anything is sent.
+    let elsewhere = format!("{}/refused/app@{index}", registry.host());
+    let error = store
+        .push(
+            "example.com/app:1",
+            Some(&elsewhere),
+            &PushOptions::new(Platforms::Only(vec![parse("linux/amd64").unwrap()])),
+            quiet(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), hoist::ErrorKind::InvalidArgument, "{error}");
+    assert!(error.to_string().contains(index.as_str()), "{error}");
+    assert!(error.to_string().contains("nothing was sent"), "{error}");
+    let absent = store.remote_platforms(&elsewhere).await.unwrap_err();
+    assert!(absent.is_not_found(), "{absent}");
+    let layer = fixture
+        .blobs()
+        .into_iter()
+        .find(|b| b.media_type.contains("layer"))
+        .unwrap();
+    let client = store.client().unwrap();
+    let refused = hoist::remote::Repository::new(&registry.host(), "refused/app").unwrap();
+    let layer_digest = layer.digest.parse().unwrap();
+    assert_eq!(
+        client.blob_exists(&refused, &layer_digest).await.unwrap(),
+        None
+    );
+
+    // A tag and a digest: the tag is pushed, and only if the digest matches.
+    let both = format!("{}/pinned/app:1@{index}", registry.host());
+    store
+        .push(
+            "example.com/app:1",
+            Some(&both),
+            &PushOptions::default(),
+            quiet(),
+        )
+        .await
+        .unwrap();
+    let tagged = format!("{}/pinned/app:1", registry.host());
+    assert_eq!(
+        store
+            .remote_platforms(&tagged)
+            .await
+            .unwrap()
+            .target
+            .digest
+            .to_string(),
+        *index
+    );
 }

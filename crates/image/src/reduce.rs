@@ -70,8 +70,10 @@ pub(crate) struct Plan {
 /// `vnd.docker.reference.digest` names a kept manifest. It is serialized once
 /// with sorted keys, stored through `store` (so under the caller's lease) with
 /// its `gc.ref.content.m.<i>` labels, and returned as a descriptor; it gets no
-/// name unless [`ReduceOptions::name`] asks for one. If every entry is kept,
-/// the original target is returned and nothing is written.
+/// name unless [`ReduceOptions::name`] asks for one. Indexes nested in the
+/// index are followed: the new index lists their kept manifests directly.
+/// If every entry is kept, at every depth, the original target is returned
+/// (nested indexes and all) and nothing is written.
 ///
 /// # Errors
 /// - not-found, with the available platforms, when nothing matches; not-found
@@ -199,7 +201,9 @@ where
         .iter()
         .filter(|e| kept.contains(e) || attestations.contains(e))
         .collect();
-    if resolved.nested.is_empty() && listed.len() == index.manifests().len() {
+    // Nothing dropped, at any depth: the original, byte for byte (a nested
+    // index included), so pushing or copying all of it keeps its digest.
+    if listed.len() == resolved.entries.len() {
         return Ok(Plan {
             target: image.target.clone(),
             new_index: None,

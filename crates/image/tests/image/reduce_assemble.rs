@@ -427,3 +427,61 @@ fn assembling_docker_manifests_gives_a_docker_manifest_list() {
         matches!(assembled.entries[1].kind, EntryKind::Platform(ref p) if p.architecture == "arm64")
     );
 }
+
+/// An index whose only entry is `inner` (an index), plus one manifest of its own.
+fn wrap_in_an_index(
+    store: &TestStore,
+    inner: &hoist_image::Descriptor,
+    extra: &hoist_image::Descriptor,
+) -> hoist_image::Descriptor {
+    let bytes = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": mt::OCI_INDEX,
+        "manifests": [inner, extra],
+    }))
+    .unwrap();
+    put_document(&store.store, mt::OCI_INDEX, &bytes)
+}
+
+#[test]
+fn reduce_follows_a_nested_index_and_keeps_the_original_when_nothing_is_dropped() {
+    let t = TestStore::new();
+    let inner = build(
+        &t.store,
+        &Spec::new(&["linux/amd64", "linux/arm64"]).named("inner"),
+    );
+    let outer_only = build(
+        &t.store,
+        &Spec::new(&["linux/s390x"]).named("outer").flavor("outer"),
+    );
+    let s390x = outer_only.platform("linux/s390x").entry.clone();
+    let outer = wrap_in_an_index(&t, &inner.index, &s390x);
+    let image = Image::new("nested".to_owned(), outer.clone());
+
+    // Everything kept: the very same document, nested index and all.
+    let reduced = reduce(&t.store, &image, &all(), &ReduceOptions::default()).unwrap();
+    assert_eq!(reduced.target, outer);
+    assert!(!reduced.written);
+    assert_eq!(reduced.kept.len(), 3);
+
+    // One platform of the nested index and the outer one: a new, flat index
+    // listing just those manifests.
+    let matcher = any(platforms(&["linux/arm64", "linux/s390x"]));
+    let reduced = reduce(&t.store, &image, &matcher, &ReduceOptions::default()).unwrap();
+    assert!(reduced.written);
+    let document = read_document(&t.store, &reduced.target).unwrap();
+    let listed: Vec<Digest> = document
+        .as_index()
+        .unwrap()
+        .manifests()
+        .iter()
+        .map(|d| d.digest.clone())
+        .collect();
+    assert_eq!(
+        listed,
+        vec![
+            inner.platform("linux/arm64").entry.digest.clone(),
+            s390x.digest.clone()
+        ]
+    );
+}
