@@ -6,6 +6,7 @@ use predicates::prelude::*;
 use serde_json::Value;
 
 use crate::support::{Env, one_error_line, registry};
+use crate::terminal::Terminal;
 
 fn read_config(env: &Env) -> Value {
     serde_json::from_slice(&std::fs::read(env.docker_config()).unwrap()).unwrap()
@@ -108,4 +109,89 @@ fn login_without_input_is_a_usage_error() {
         .get_output()
         .clone();
     one_error_line(&output.stderr);
+}
+
+fn basic_auth(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+}
+
+#[test]
+fn login_asks_on_a_terminal_and_never_shows_the_password() {
+    let Some(registry) = registry(RegistryOptions::basic("alice", "s3cret-word")) else {
+        return;
+    };
+    let host = registry.host();
+    let env = Env::new();
+    let mut terminal = Terminal::spawn(env.hoist_std(&["login", &host]));
+    terminal.expect("Username: ");
+    terminal.type_keys("alice\n");
+    terminal.expect("Password: ");
+    terminal.type_keys("s3cret-word\n");
+    let (status, shown) = terminal.finish();
+    assert!(status.success(), "{status}: {shown}");
+    assert!(shown.contains("Login Succeeded"), "{shown}");
+    // The user name is echoed as typed; the password is not.
+    assert!(shown.contains("alice"), "{shown}");
+    assert!(
+        !shown.contains("s3cret"),
+        "the password was shown:\n{shown}"
+    );
+    let config = read_config(&env);
+    assert_eq!(
+        config["auths"][&host]["auth"],
+        basic_auth("alice", "s3cret-word")
+    );
+
+    // With `-u`, only the password is asked for.
+    let mut terminal = Terminal::spawn(env.hoist_std(&["login", &host, "-u", "alice"]));
+    terminal.expect("Password: ");
+    terminal.type_keys("s3cret-word\n");
+    let (status, shown) = terminal.finish();
+    assert!(status.success(), "{status}: {shown}");
+    assert!(!shown.contains("Username"), "{shown}");
+}
+
+#[test]
+fn a_refused_password_on_the_terminal_keeps_the_saved_login() {
+    let Some(registry) = registry(RegistryOptions::basic("alice", "right")) else {
+        return;
+    };
+    let host = registry.host();
+    let env = Env::new();
+    let saved = serde_json::json!({"auths": {&host: {"auth": basic_auth("alice", "right")}}});
+    let saved = serde_json::to_vec_pretty(&saved).unwrap();
+    std::fs::write(env.docker_config(), &saved).unwrap();
+
+    let mut terminal = Terminal::spawn(env.hoist_std(&["login", &host, "-u", "alice"]));
+    terminal.expect("Password: ");
+    terminal.type_keys("wrong\n");
+    let (status, shown) = terminal.finish();
+    assert_eq!(status.code(), Some(1), "{shown}");
+    assert!(shown.contains("refused"), "{shown}");
+    assert!(shown.contains(&host), "{shown}");
+    assert!(!shown.contains("wrong"), "the password was shown:\n{shown}");
+    assert_eq!(std::fs::read(env.docker_config()).unwrap(), saved);
+}
+
+#[test]
+fn end_of_input_at_a_prompt_fails_instead_of_waiting() {
+    let env = Env::new();
+    // Nothing is contacted before both answers are in.
+    let mut terminal = Terminal::spawn(env.hoist_std(&["login", "localhost:1"]));
+    terminal.expect("Username: ");
+    // Ctrl-D on an empty line: end of input.
+    terminal.type_keys("\u{4}");
+    let (status, shown) = terminal.finish();
+    assert!(!status.success(), "{shown}");
+    assert!(shown.contains("hoist: error:"), "{shown}");
+    assert!(shown.contains("nothing was entered"), "{shown}");
+
+    let mut terminal = Terminal::spawn(env.hoist_std(&["login", "localhost:1", "-u", "x"]));
+    terminal.expect("Password: ");
+    terminal.type_keys("\u{4}");
+    let (status, shown) = terminal.finish();
+    assert_eq!(status.code(), Some(2), "{shown}");
+    assert!(shown.contains("the password must not be empty"), "{shown}");
+    assert!(!env.docker_config().exists());
 }

@@ -12,5 +12,6 @@ mod login;
 mod remote;
 mod scenarios;
 mod support;
+mod terminal;
 mod tls;
 mod usage;

@@ -40,7 +40,13 @@ impl Env {
     /// `hoist --root <root> <args>`, with HOME and DOCKER_CONFIG inside the
     /// test's dir and no HOIST_* variables from outside.
     pub fn hoist(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(HOIST);
+        Command::from_std(self.hoist_std(args))
+    }
+
+    /// [`Env::hoist`] as a plain `std` command, for tests that wire its
+    /// standard streams themselves (a terminal).
+    pub fn hoist_std(&self, args: &[&str]) -> std::process::Command {
+        let mut command = std::process::Command::new(HOIST);
         command
             .env_remove("HOIST_ROOT")
             .env_remove("HOIST_NAMESPACE")
