@@ -92,6 +92,13 @@ thread_local! {
     static HELD: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
 }
 
+/// True while this thread holds a session on any database (for the commit's
+/// ordering test: a blob's data is synced before the database is taken).
+#[cfg(test)]
+pub(crate) fn this_thread_holds_a_session() -> bool {
+    HELD.with(|held| !held.borrow().is_empty())
+}
+
 fn lock_state(shared: &Shared) -> MutexGuard<'_, State> {
     // A panic while holding the state lock leaves counters that are still
     // consistent (every change is a single assignment), so poison is ignored.

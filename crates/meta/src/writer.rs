@@ -67,6 +67,9 @@ impl MetaWriter {
         // The data's fsync, the slow part of a commit, happens before the
         // database is taken: other processes wait only for the rename and
         // the record (the commit's own fsync below then finds little to do).
+        #[cfg(test)]
+        tests::SYNCED_IN_SESSION
+            .with(|seen| seen.set(Some(crate::database::this_thread_holds_a_session())));
         self.inner.sync()?;
         let expected = expected.cloned().or_else(|| self.expected.clone());
         let written = self.inner.offset();
@@ -231,4 +234,43 @@ fn forget_ingest(ns: &Namespace, reference: &str, ingest_leases: &[String]) -> R
     let mut batch = Batch::default();
     remove_ingest_for(ns.name(), reference, ingest_leases, &mut batch);
     session.kv().write(batch)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::io::Write as _;
+
+    use hoist_content::{ContentWriter as _, Digest, Ingester as _, WriterOptions};
+
+    use crate::{LeaseOptions, MetaStore};
+
+    thread_local! {
+        /// Whether this thread held a database session when a commit synced
+        /// its data (`None`: no commit synced yet).
+        pub(super) static SYNCED_IN_SESSION: Cell<Option<bool>> = const { Cell::new(None) };
+    }
+
+    #[test]
+    fn a_commit_syncs_the_data_before_it_takes_the_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = MetaStore::open(dir.path()).unwrap();
+        let ns = store.namespace("default").unwrap();
+        let lease = ns.leases().create(LeaseOptions::new()).unwrap();
+        for lease in [None, Some(&lease)] {
+            SYNCED_IN_SESSION.with(|seen| seen.set(None));
+            let bytes = format!("synced first, under {lease:?}").into_bytes();
+            let digest = Digest::sha256_of(&bytes);
+            let mut writer = ns
+                .content(lease)
+                .writer(WriterOptions::new(format!("w-{}", digest.hex())).expected(digest.clone()))
+                .unwrap();
+            writer.write_all(&bytes).unwrap();
+            let committed = writer
+                .commit(bytes.len() as u64, None, Default::default())
+                .unwrap();
+            assert_eq!(committed, digest);
+            assert_eq!(SYNCED_IN_SESSION.with(Cell::get), Some(false), "{lease:?}");
+        }
+    }
 }
