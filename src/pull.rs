@@ -245,6 +245,15 @@ impl Store {
 /// deeper either).
 pub(crate) const MAX_NESTED_INDEXES: usize = 8;
 
+/// The error for an index found nested [`MAX_NESTED_INDEXES`] deep in
+/// `repository`.
+pub(crate) fn nested_too_deep(repository: &Repository, digest: &Digest) -> Error {
+    Error::new(
+        ErrorKind::Unsupported,
+        format!("{repository}: indexes nest more than {MAX_NESTED_INDEXES} deep (at {digest})"),
+    )
+}
+
 /// Fetches and stores, byte for byte, every index nested in `index` (an
 /// entry whose media type is an index), depth first, so that choosing
 /// platforms sees their manifests too, as containerd's does. Each stored
@@ -271,13 +280,7 @@ async fn fetch_nested_indexes(
     let mut pending = nested(index, 1);
     while let Some((descriptor, depth)) = pending.pop() {
         if depth >= MAX_NESTED_INDEXES {
-            return Err(Error::new(
-                ErrorKind::Unsupported,
-                format!(
-                    "{repository}: indexes nest more than {MAX_NESTED_INDEXES} deep (at {})",
-                    descriptor.digest
-                ),
-            ));
+            return Err(nested_too_deep(repository, &descriptor.digest));
         }
         let stored = fetch_document(client, content, repository, &descriptor, progress).await?;
         if let Document::Index(inner) = &stored {

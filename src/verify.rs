@@ -9,7 +9,7 @@ use hoist_remote::{Client, Repository};
 
 use crate::descriptor;
 use crate::error::{Error, ErrorKind, Result};
-use crate::pull::MAX_NESTED_INDEXES;
+use crate::pull::{MAX_NESTED_INDEXES, nested_too_deep};
 use crate::store::Store;
 use crate::transfer;
 
@@ -174,13 +174,7 @@ pub(crate) async fn remote_entries(
         }
         // The same bound as pull's, counted the same way.
         if depth >= MAX_NESTED_INDEXES {
-            return Err(Error::new(
-                ErrorKind::Unsupported,
-                format!(
-                    "{repository}: indexes nest more than {MAX_NESTED_INDEXES} deep (at {})",
-                    descriptor.digest
-                ),
-            ));
+            return Err(nested_too_deep(repository, &descriptor.digest));
         }
         let fetched = client
             .fetch_manifest(repository, &descriptor.digest)
