@@ -147,6 +147,15 @@ fn parse_slow(input: &str) -> Result<Reference> {
     }
     let parsed = oci_spec::distribution::Reference::from_str(input)
         .map_err(|e| invalid(explain(input, &e)))?;
+    // oci-spec's `\w` lets any Unicode letter into a tag; the distribution
+    // grammar (and Docker, and every registry) means ASCII only.
+    if let Some(tag) = parsed.tag()
+        && !tag.is_ascii()
+    {
+        return Err(invalid(format!(
+            "tag {tag:?} may contain only ASCII letters, digits, '_', '.' and '-'"
+        )));
+    }
     let digest = parsed
         .digest()
         .map(|d| d.parse::<Digest>())
@@ -556,6 +565,10 @@ mod tests {
         assert!(reason("alpine@md5:abc").contains("algorithm"));
         let upper = format!("alpine@sha256:{}", HEX.to_uppercase());
         assert!(reason(&upper).contains("digest"));
+        // oci-spec's Unicode `\w` would take these; Docker and registries do not.
+        for tag in ["alpine:tág", "localhost:5000/app:v1ß", "app:日本"] {
+            assert!(reason(tag).contains("only ASCII"), "{tag}: {}", reason(tag));
+        }
     }
 
     #[test]
@@ -628,9 +641,9 @@ mod tests {
             assert!(input.parse::<Reference>().is_err(), "{input:?}");
         }
         // oci-spec accepts a non-ASCII tag (its `\w` is Unicode); the fast
-        // path defers, and the slow path still answers.
+        // path defers, and the slow path refuses it.
         assert_eq!(parse_fast("alpine:\u{e9}t\u{e9}"), None);
-        assert_eq!(parse("alpine:\u{e9}t\u{e9}").tag(), Some("\u{e9}t\u{e9}"));
+        assert!("alpine:\u{e9}t\u{e9}".parse::<Reference>().is_err());
     }
 
     mod fast_path_properties {
