@@ -51,7 +51,7 @@ impl PushOptions {
 /// What [`Store::push`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PushReport {
-    /// Where it went (`registry/repository:tag`).
+    /// Where it went, as given (`registry/repository:tag`, `@digest` or both).
     pub reference: String,
     /// The digest the tag resolves to on the registry (read back).
     pub digest: Digest,
@@ -73,13 +73,16 @@ pub struct PushReport {
 
 impl Store {
     /// Pushes the local image `name` to `destination` (`None`: to `name`
-    /// itself).
+    /// itself). A destination with a tag gets the tag, once, last; one
+    /// pinned by digest alone gets the document by digest and no tag.
     ///
     /// # Errors
     /// Failed precondition for an empty index (refused before anything is
     /// sent) or blobs missing locally (listed by platform); not found (with
     /// the available platforms) for a chosen platform the image lacks;
-    /// registry errors; data loss when the tag does not read back as pushed.
+    /// invalid argument, before anything is sent, when the destination's
+    /// digest is not that of what would be pushed; registry errors; data
+    /// loss when the destination does not read back as pushed.
     pub async fn push(
         &self,
         name: &str,
