@@ -87,6 +87,21 @@ fn push_pull_copy_and_remote_reads() {
     assert_eq!(listed, ["linux/arm64", "linux/arm/v7"]);
     // Copy names nothing locally.
     assert_eq!(other.json(&["images"]).as_array().unwrap().len(), 1);
+
+    // Copy to a digest: the whole index, untagged, by that digest; a
+    // subset cannot have it, and is refused before anything is sent.
+    let pinned = format!("{host}/demo/pinned@{}", fixture.index.digest);
+    other.ok(&["copy", &app, &pinned]);
+    let remote = other.json(&["image", "platforms", "--remote", &pinned]);
+    assert_eq!(remote["digest"], fixture.index.digest);
+    let refused = format!("{host}/demo/refused@{}", fixture.index.digest);
+    let line = other.fails(
+        &["copy", "-q", &app, &refused, "--platform", "linux/arm64"],
+        1,
+    );
+    assert!(line.contains("nothing was sent"), "{line}");
+    assert!(line.contains(&fixture.index.digest), "{line}");
+    other.fails(&["image", "platforms", "--remote", &refused], 1);
 }
 
 /// On a terminal, progress is drawn live (indicatif) and ends with the
