@@ -1,7 +1,8 @@
 //! Pull: resolve a reference, store its index or manifest byte for byte,
 //! fetch the chosen platforms' manifests, then their configs and layers in
-//! parallel, each digest once, resuming interrupted downloads, all under one
-//! lease; the image record is written last.
+//! parallel (the manifests are stored meanwhile), each digest once, resuming
+//! interrupted downloads, all under one lease; the image record is written
+//! last.
 
 use std::collections::HashSet;
 use std::io::Write as _;
@@ -156,19 +157,20 @@ impl Store {
         let content = lease.content();
         let top = client.get_manifest(reference).await?;
         let target = descriptor::from_remote(&top.descriptor);
-        let document = {
-            let content = content.clone();
-            let target = target.clone();
-            let repository = repository.clone();
-            blocking(move || transfer::store_document(&content, top.bytes, &target, &repository))
-                .await?
-        };
+        let document = Document::parse(top.bytes.to_vec(), &target)?;
         let image = Image::new(name, target.clone());
         let concurrency = options.concurrency.unwrap_or(self.options().concurrency);
 
-        // The manifests to fetch: the chosen entries of an index, or the lone manifest.
+        // The manifests to fetch: the chosen entries of an index, or the lone
+        // manifest. Documents that nothing below reads from the store are
+        // stored while the blobs download (`storing`); all of it is under the
+        // lease, and the caller names the image only after `fetch` returns,
+        // so the order in which they land does not matter.
+        let mut storing = Storing::default();
         let (manifests, documents) = match &document {
             Document::Index(index) => {
+                // Choosing platforms reads the index (and nested ones) from the store.
+                store_parsed(&content, &document, &repository).await?;
                 fetch_nested_indexes(&client, &content, &repository, index, progress.as_ref())
                     .await?;
                 let picked = {
@@ -183,12 +185,16 @@ impl Store {
                     &repository,
                     &picked,
                     concurrency,
-                    progress.as_ref(),
+                    &progress,
+                    &mut storing,
                 )
                 .await?;
                 (picked, documents)
             }
-            Document::Manifest(_) => (Vec::new(), vec![document.clone()]),
+            Document::Manifest(_) => {
+                storing.start(&content, document.clone(), &repository, None);
+                (Vec::new(), vec![document.clone()])
+            }
         };
 
         // Configs and layers, each digest once.
@@ -207,11 +213,12 @@ impl Store {
             blobs: blobs.len(),
             bytes: blobs.iter().map(|b| b.size).sum(),
         });
-        let outcomes: Vec<Result<BlobOutcome>> = futures_util::stream::iter(blobs)
+        let downloads = futures_util::stream::iter(blobs)
             .map(|blob| fetch_blob(&client, &content, &repository, blob, progress.clone()))
             .buffer_unordered(concurrency.max(1))
-            .collect()
-            .await;
+            .collect::<Vec<Result<BlobOutcome>>>();
+        let (stored, outcomes) = tokio::join!(storing.finish(), downloads);
+        stored?;
         let mut fetched = Fetched {
             image,
             manifests,
@@ -320,21 +327,101 @@ async fn fetch_document(
     Ok(document)
 }
 
-/// Fetches and stores the manifests of `entries` (a few at once).
+/// Stores a parsed document on the blocking pool and waits for it.
+async fn store_parsed(
+    content: &Content,
+    document: &Document,
+    repository: &Repository,
+) -> Result<()> {
+    let content = content.clone();
+    let document = document.clone();
+    let repository = repository.clone();
+    blocking(move || transfer::store_parsed_document(&content, &document, &repository)).await
+}
+
+/// Documents being stored on the blocking pool while the pull goes on.
+#[derive(Default)]
+struct Storing(Vec<tokio::task::JoinHandle<Result<()>>>);
+
+impl Storing {
+    /// Starts storing `document` (already verified by parsing); reports it
+    /// done to `progress` once stored.
+    fn start(
+        &mut self,
+        content: &Content,
+        document: Document,
+        repository: &Repository,
+        progress: Option<Arc<dyn Progress>>,
+    ) {
+        let content = content.clone();
+        let repository = repository.clone();
+        self.0.push(tokio::task::spawn_blocking(move || {
+            transfer::store_parsed_document(&content, &document, &repository)?;
+            if let Some(progress) = progress {
+                let descriptor = document.descriptor();
+                progress.blob(&descriptor.digest, &descriptor.media_type, BlobEvent::Done);
+            }
+            Ok(())
+        }));
+    }
+
+    /// Waits for every store started; the first error, if any.
+    async fn finish(self) -> Result<()> {
+        let mut first = Ok(());
+        for handle in self.0 {
+            let stored = handle
+                .await
+                .map_err(|e| Error::internal(format!("storing a document failed: {e}")))
+                .and_then(|r| r);
+            if first.is_ok() {
+                first = stored;
+            }
+        }
+        first
+    }
+}
+
+/// Fetches and verifies the manifests of `entries` (a few at once), and
+/// starts storing each in `storing`: their blobs need only the parsed
+/// manifests, so downloads start without waiting for the disk.
 async fn fetch_manifests(
     client: &Client,
     content: &Content,
     repository: &Repository,
     entries: &[Entry],
     concurrency: usize,
-    progress: &dyn Progress,
+    progress: &Arc<dyn Progress>,
+    storing: &mut Storing,
 ) -> Result<Vec<Document>> {
+    let fetch = |descriptor: &hoist_image::Descriptor| {
+        let descriptor = descriptor.clone();
+        async move {
+            progress.blob(
+                &descriptor.digest,
+                &descriptor.media_type,
+                BlobEvent::Resolving,
+            );
+            let manifest = client
+                .fetch_manifest(repository, &descriptor.digest)
+                .await?;
+            Ok::<Document, Error>(Document::parse(manifest.bytes.to_vec(), &descriptor)?)
+        }
+    };
     let results: Vec<Result<Document>> = futures_util::stream::iter(entries.iter())
-        .map(|entry| fetch_document(client, content, repository, &entry.descriptor, progress))
+        .map(|entry| fetch(&entry.descriptor))
         .buffer_unordered(concurrency.max(1))
         .collect()
         .await;
-    results.into_iter().collect()
+    let documents: Vec<Document> = results.into_iter().collect::<Result<_>>()?;
+    for document in &documents {
+        storing.start(
+            content,
+            document.clone(),
+            repository,
+            Some(progress.clone()),
+        );
+    }
+    Ok(documents)
 }
 
 /// Fetches one blob into the store unless it is there, resuming any ingest

@@ -77,6 +77,16 @@ pub(crate) fn store_document(
     repository: &Repository,
 ) -> Result<Document> {
     let document = Document::parse(raw.to_vec(), descriptor)?;
+    store_parsed_document(content, &document, repository)?;
+    Ok(document)
+}
+
+/// [`store_document`] for a document already parsed (and so verified).
+pub(crate) fn store_parsed_document(
+    content: &Content,
+    document: &Document,
+    repository: &Repository,
+) -> Result<()> {
     let mut labels = document.gc_labels();
     let (key, value) = source_label(repository);
     labels.insert(key, value);
@@ -92,8 +102,7 @@ pub(crate) fn store_document(
         labels,
     )?;
     // Already stored before (perhaps from elsewhere): record this source too.
-    add_source_label(content, &digest, repository)?;
-    Ok(document)
+    add_source_label(content, &digest, repository)
 }
 
 /// Parses `text` as a registry reference.

@@ -240,7 +240,7 @@ fn floor(host: &str, repository: &str, digests: &[String], dir: &Path) -> Result
 
 /// Bytes a durable floor writer lets accumulate between two fdatasyncs of a
 /// file (hoist-content's writeback window is the same).
-const WRITEBACK_WINDOW: u64 = 16 << 20;
+const WRITEBACK_WINDOW: u64 = 512 << 10;
 
 /// Writes files of `sizes` from memory, each on its own thread (as a store
 /// downloading them in parallel would), and fdatasyncs each.

@@ -227,14 +227,19 @@ impl Content {
             None => Some(clock::to_nanos(now + store.options().ingest_expiry)),
         };
         // Record first, then open the local ingest: a local ingest without a
-        // record can then only be debris of a crash, which GC aborts.
+        // record can then only be debris of a crash, which GC aborts. The
+        // record is not fsynced (nor is the local ingest's creation): a power
+        // cut that loses it loses only the ingest, which the next attempt
+        // starts over, and the commit's synced batch persists it before any
+        // blob depends on it. Not waiting here keeps a blob's download from
+        // queueing behind the disk's other writes before its first byte.
         let mut holders = ingest_leases(&record);
         if let Some(lease) = &self.lease
             && !holders.contains(&lease.id)
         {
             holders.push(lease.id.clone());
         }
-        let mut batch = Batch::default();
+        let mut batch = Batch::unsynced();
         store::ensure_namespace(&session, ns, &mut batch)?;
         batch.put(keys::ingest(ns, &reference), records::encode(&record)?);
         for lease in &holders {

@@ -27,15 +27,36 @@ pub(crate) trait Kv: Send + Sync {
     /// Applies every put and delete of `batch` atomically: after a crash
     /// either all of them are visible or none is.
     fn write(&self, batch: Batch) -> Result<()>;
+
+    /// Makes every batch written so far durable (those written
+    /// [`unsynced`](Batch::unsynced) included).
+    fn sync_wal(&self) -> Result<()>;
 }
 
 /// An ordered list of puts and deletes applied atomically by [`Kv::write`].
 #[derive(Debug, Default)]
 pub(crate) struct Batch {
     ops: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    /// Whether the write may skip the WAL's fsync (see [`Batch::unsynced`]).
+    unsynced: bool,
 }
 
 impl Batch {
+    /// An empty batch whose write reaches the OS but does not wait for the
+    /// disk, whatever the store's [`Durability`].
+    ///
+    /// Only for records whose loss in a power cut is harmless. The WAL is
+    /// written in order, so the next synced batch makes this one durable
+    /// too; if no synced batch follows, the operation that wrote it never
+    /// finished, and the record must be one nothing relies on then. Other
+    /// processes see it at once either way: it is in the WAL's page cache.
+    pub(crate) fn unsynced() -> Batch {
+        Batch {
+            ops: Vec::new(),
+            unsynced: true,
+        }
+    }
+
     /// Sets `key` to `value`.
     pub(crate) fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
         self.ops.push((key, Some(value)));
@@ -167,6 +188,7 @@ impl Kv for RocksKv {
         if batch.is_empty() {
             return Ok(());
         }
+        let sync = self.durability == Durability::Sync && !batch.unsynced;
         let mut write_batch = rocksdb::WriteBatch::default();
         for (key, value) in batch.ops {
             match value {
@@ -177,9 +199,18 @@ impl Kv for RocksKv {
         let mut options = rocksdb::WriteOptions::default();
         // One batch is one WAL record: RocksDB replays it whole or not at all,
         // which is what makes every multi-key change below atomic.
-        options.set_sync(self.durability == Durability::Sync);
+        options.set_sync(sync);
         self.db
             .write_opt(write_batch, &options)
             .map_err(|error| self.error("write", error))
+    }
+
+    fn sync_wal(&self) -> Result<()> {
+        if self.durability != Durability::Sync {
+            return Ok(());
+        }
+        self.db
+            .flush_wal(true)
+            .map_err(|error| self.error("sync the write-ahead log", error))
     }
 }

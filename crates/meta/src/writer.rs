@@ -210,7 +210,13 @@ impl ContentWriter for MetaWriter {
     }
 
     fn close(self) -> hoist_content::Result<()> {
-        self.inner.close()
+        let store = self.ns.store().clone();
+        self.inner.close()?;
+        // The ingest's record was written unsynced (see `open_writer`); a
+        // closed ingest is kept for a resume, after a power cut too.
+        let session = store.session()?;
+        session.kv().sync_wal()?;
+        Ok(())
     }
 
     fn abort(self) -> hoist_content::Result<()> {

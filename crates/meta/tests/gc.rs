@@ -152,6 +152,43 @@ fn an_unleased_ingest_is_a_root_until_it_expires() {
 }
 
 #[test]
+fn a_local_ingest_whose_record_a_power_cut_lost_is_debris() {
+    // A writer's ingest record is written without waiting for the disk, so
+    // a power cut may keep the local ingest and lose its record: fsck names
+    // it, the next GC removes it, and the namespace's own ingests are kept.
+    let fx = fresh();
+    let content = fx.ns("default").content(None);
+    let mut kept = content.writer(WriterOptions::new("recorded")).unwrap();
+    std::io::Write::write_all(&mut kept, b"recorded bytes").unwrap();
+    kept.close().unwrap();
+    let mut orphan = fx
+        .store
+        .local_store()
+        .writer(WriterOptions::new("default/lost-record"))
+        .unwrap();
+    std::io::Write::write_all(&mut orphan, b"orphan bytes").unwrap();
+    orphan.close().unwrap();
+
+    let report = fx.store.fsck().unwrap();
+    assert_eq!(
+        report.unowned_local_ingests,
+        ["default/lost-record"],
+        "{report}"
+    );
+    let report = fx.store.gc(GcOptions::new()).unwrap();
+    assert_eq!(report.local_ingests, ["default/lost-record"], "{report:?}");
+    assert!(
+        fx.store
+            .local_store()
+            .status("default/lost-record")
+            .unwrap_err()
+            .is_not_found()
+    );
+    assert_eq!(content.status("recorded").unwrap().offset, 14);
+    assert!(fx.store.fsck().unwrap().is_clean());
+}
+
+#[test]
 fn an_expired_lease_protects_nothing_and_is_removed() {
     let fx = fresh();
     let ns = fx.ns("default");

@@ -8,9 +8,21 @@ use crate::error::{Error, Result};
 
 /// Makes the entries of `dir` (creations, renames) durable.
 pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
+    #[cfg(test)]
+    tests::record(dir);
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| Error::io("fsync directory", dir, e))
+}
+
+/// Creates `dir` if missing, without waiting for the disk: a power cut may
+/// lose it.
+pub(crate) fn create_dir(dir: &Path) -> Result<()> {
+    match fs::create_dir(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error::io("create directory", dir, e)),
+    }
 }
 
 /// Creates `dir` if missing and, when it was created, makes its entry durable
@@ -26,10 +38,22 @@ pub(crate) fn ensure_dir(dir: &Path) -> Result<()> {
     }
 }
 
-/// Replaces `path` with `bytes` atomically: a reader (or a crash) sees the old
-/// content or the new one, never a mix. Write a temp file beside it, fsync it,
-/// rename it over `path`, fsync the directory.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Makes `file`'s content and metadata durable.
+pub(crate) fn sync_file(file: &Path) -> Result<()> {
+    #[cfg(test)]
+    tests::record(file);
+    File::open(file)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| Error::io("fsync", file, e))
+}
+
+/// Replaces `path` with `bytes` atomically for every reader: a reader sees
+/// the old content or the new one, never a mix. Writes a temp file beside it
+/// and renames it over `path`, without waiting for the disk: after a power
+/// cut `path` may be missing, old, empty or garbled (the caller's reader must
+/// take any of those as "start over"), unless [`sync_file`] and [`sync_dir`]
+/// ran since.
+pub(crate) fn replace_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| Error::io("write", path, std::io::ErrorKind::InvalidInput.into()))?;
@@ -45,10 +69,28 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         .open(&temp)
         .map_err(|e| Error::io("create", &temp, e))?;
     file.write_all(bytes)
-        .and_then(|()| file.sync_all())
         .map_err(|e| Error::io("write", &temp, e))?;
     drop(file);
     fs::rename(&temp, path)
-        .map_err(|e| Error::io(&format!("rename {} to", temp.display()), path, e))?;
-    sync_dir(dir)
+        .map_err(|e| Error::io(&format!("rename {} to", temp.display()), path, e))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::cell::RefCell;
+    use std::path::{Path, PathBuf};
+
+    thread_local! {
+        /// The paths this thread fsynced through this module, in order.
+        static SYNCED: RefCell<Vec<PathBuf>> = const { RefCell::new(Vec::new()) };
+    }
+
+    pub(crate) fn record(path: &Path) {
+        SYNCED.with(|synced| synced.borrow_mut().push(path.to_owned()));
+    }
+
+    /// The paths fsynced on this thread since the last call.
+    pub(crate) fn take_synced() -> Vec<PathBuf> {
+        SYNCED.with(|synced| synced.take())
+    }
 }

@@ -47,7 +47,9 @@ impl IngestState {
     }
 
     /// Reads the state; `None` if the ingest has none (absent, or a crash
-    /// interrupted its creation, which `write_atomically` makes the same thing).
+    /// interrupted its creation, which `replace_atomically` makes the same
+    /// thing). A state a power cut garbled is data loss, which the writer
+    /// takes as "start over".
     pub(crate) fn read(paths: &IngestPaths) -> Result<Option<IngestState>> {
         let bytes = match fs::read(&paths.state) {
             Ok(bytes) => bytes,
@@ -74,7 +76,11 @@ impl IngestState {
         Ok(Some(state))
     }
 
-    /// Writes the state atomically (temp file, fsync, rename, fsync directory).
+    /// Writes the state atomically (temp file, rename) but not durably: an
+    /// ingest's bookkeeping is made durable only when the writer is closed
+    /// for a later resume ([`make_durable`]). Until then a power cut loses at
+    /// most the ingest (its state, or all of it), which is re-downloaded;
+    /// never a blob, whose commit fsyncs its data and its name.
     pub(crate) fn write(&self, paths: &IngestPaths) -> Result<()> {
         let bytes = serde_json::to_vec_pretty(self).map_err(|e| {
             Error::io(
@@ -83,7 +89,7 @@ impl IngestState {
                 std::io::Error::other(e),
             )
         })?;
-        durable::write_atomically(&paths.state, &bytes)
+        durable::replace_atomically(&paths.state, &bytes)
     }
 
     /// The status of the ingest at `paths` described by this state, read from
@@ -105,6 +111,17 @@ impl IngestState {
             started_at: self.started_at(),
             updated_at: updated_at.max(self.started_at()),
         })
+    }
+}
+
+/// Makes an ingest's state and names durable (its data is the writer's to
+/// sync), so that it can be resumed after a power cut too.
+pub(crate) fn make_durable(paths: &IngestPaths) -> Result<()> {
+    durable::sync_file(&paths.state)?;
+    durable::sync_dir(&paths.dir)?;
+    match paths.dir.parent() {
+        Some(parent) => durable::sync_dir(parent),
+        None => Ok(()),
     }
 }
 

@@ -4,9 +4,11 @@
 use std::fs::{self, Permissions};
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::LocalStore;
+use super::durable;
 use super::ingest::IngestState;
 use crate::digest::Digest;
 use crate::store::{ContentWriter, IngestManager, Ingester, Manager};
@@ -181,4 +183,103 @@ fn junk_in_blobs_is_not_listed() {
         })
         .unwrap();
     assert_eq!(seen, 0);
+}
+
+#[test]
+fn an_open_ingest_waits_for_no_disk_until_close_makes_it_durable() {
+    let (_dir, store) = store();
+    durable::tests::take_synced();
+    let mut writer = store.writer(WriterOptions::new("kept")).unwrap();
+    writer.write_all(b"resume me").unwrap();
+    assert_eq!(
+        durable::tests::take_synced(),
+        Vec::<PathBuf>::new(),
+        "opening and writing an ingest fsyncs nothing"
+    );
+    writer.close().unwrap();
+    let paths = store.layout.ingest("kept");
+    let synced = durable::tests::take_synced();
+    for path in [&paths.state, &paths.dir, &store.layout.ingest_root()] {
+        assert!(
+            synced.contains(path),
+            "{} not synced: {synced:?}",
+            path.display()
+        );
+    }
+    let writer = store.writer(WriterOptions::new("kept")).unwrap();
+    assert_eq!(writer.offset(), 9, "the closed ingest resumes");
+    writer.abort().unwrap();
+}
+
+#[test]
+fn a_commit_fsyncs_the_data_unless_a_sync_covered_every_byte() {
+    let (_dir, store) = store();
+    let data_synced_at_commit = |steps: &dyn Fn(&mut dyn ContentWriter), whole: &[u8]| {
+        let reference = format!("case-{}", Digest::sha256_of(whole).hex());
+        let mut writer = store.writer(WriterOptions::new(&reference)).unwrap();
+        steps(&mut writer);
+        let data = store.layout.ingest(&reference).data;
+        durable::tests::take_synced();
+        let digest = writer
+            .commit(whole.len() as u64, None, Labels::new())
+            .unwrap();
+        assert_eq!(digest, Digest::sha256_of(whole));
+        assert_eq!(fs::read(store.blob_path(&digest)).unwrap(), whole);
+        durable::tests::take_synced().contains(&data)
+    };
+    assert!(data_synced_at_commit(
+        &|w| w.write_all(b"never synced").unwrap(),
+        b"never synced"
+    ));
+    assert!(!data_synced_at_commit(
+        &|w| {
+            w.write_all(b"synced whole").unwrap();
+            w.sync().unwrap();
+        },
+        b"synced whole"
+    ));
+    assert!(data_synced_at_commit(
+        &|w| {
+            w.write_all(b"synced, ").unwrap();
+            w.sync().unwrap();
+            w.write_all(b"then more").unwrap();
+        },
+        b"synced, then more"
+    ));
+    // Back to the synced length, with other bytes: the sync covered none of them.
+    assert!(data_synced_at_commit(
+        &|w| {
+            w.write_all(b"abcd").unwrap();
+            w.sync().unwrap();
+            w.truncate(2).unwrap();
+            w.write_all(b"xy").unwrap();
+        },
+        b"abxy"
+    ));
+}
+
+#[test]
+fn an_ingest_whose_state_a_power_cut_emptied_or_garbled_starts_over() {
+    let (_dir, store) = store();
+    for (i, junk) in [&b""[..], b"{\"version\":1,\"refer", b"\0\0\0\0"]
+        .into_iter()
+        .enumerate()
+    {
+        let reference = format!("cut-{i}");
+        let paths = store.layout.ingest(&reference);
+        fs::create_dir(&paths.dir).unwrap();
+        fs::write(&paths.state, junk).unwrap();
+        fs::write(&paths.data, b"bytes of unknown origin").unwrap();
+        let mut writer = store.writer(WriterOptions::new(&reference)).unwrap();
+        assert_eq!(writer.offset(), 0, "{junk:?}: not resumed");
+        let fresh = format!("fresh bytes {i}");
+        writer.write_all(fresh.as_bytes()).unwrap();
+        let digest = writer
+            .commit(fresh.len() as u64, None, Labels::new())
+            .unwrap();
+        assert_eq!(
+            fs::read(store.blob_path(&digest)).unwrap(),
+            fresh.as_bytes()
+        );
+    }
 }
