@@ -306,6 +306,20 @@ async fn fetch_document(
     descriptor: &hoist_image::Descriptor,
     progress: &dyn Progress,
 ) -> Result<Document> {
+    let document = fetch_verified(client, repository, descriptor, progress).await?;
+    store_parsed(content, &document, repository).await?;
+    progress.blob(&descriptor.digest, &descriptor.media_type, BlobEvent::Done);
+    Ok(document)
+}
+
+/// Fetches the manifest or index `descriptor` names and checks it against
+/// the descriptor (size, digest, media type), in memory.
+async fn fetch_verified(
+    client: &Client,
+    repository: &Repository,
+    descriptor: &hoist_image::Descriptor,
+    progress: &dyn Progress,
+) -> Result<Document> {
     progress.blob(
         &descriptor.digest,
         &descriptor.media_type,
@@ -314,17 +328,7 @@ async fn fetch_document(
     let manifest = client
         .fetch_manifest(repository, &descriptor.digest)
         .await?;
-    let document = {
-        let content = content.clone();
-        let repository = repository.clone();
-        let descriptor = descriptor.clone();
-        blocking(move || {
-            transfer::store_document(&content, manifest.bytes, &descriptor, &repository)
-        })
-        .await?
-    };
-    progress.blob(&descriptor.digest, &descriptor.media_type, BlobEvent::Done);
-    Ok(document)
+    Ok(Document::parse(manifest.bytes.to_vec(), descriptor)?)
 }
 
 /// Stores a parsed document on the blocking pool and waits for it.
@@ -336,7 +340,7 @@ async fn store_parsed(
     let content = content.clone();
     let document = document.clone();
     let repository = repository.clone();
-    blocking(move || transfer::store_parsed_document(&content, &document, &repository)).await
+    blocking(move || transfer::store_document(&content, &document, &repository)).await
 }
 
 /// Documents being stored on the blocking pool while the pull goes on.
@@ -356,7 +360,7 @@ impl Storing {
         let content = content.clone();
         let repository = repository.clone();
         self.0.push(tokio::task::spawn_blocking(move || {
-            transfer::store_parsed_document(&content, &document, &repository)?;
+            transfer::store_document(&content, &document, &repository)?;
             if let Some(progress) = progress {
                 let descriptor = document.descriptor();
                 progress.blob(&descriptor.digest, &descriptor.media_type, BlobEvent::Done);
@@ -393,22 +397,8 @@ async fn fetch_manifests(
     progress: &Arc<dyn Progress>,
     storing: &mut Storing,
 ) -> Result<Vec<Document>> {
-    let fetch = |descriptor: &hoist_image::Descriptor| {
-        let descriptor = descriptor.clone();
-        async move {
-            progress.blob(
-                &descriptor.digest,
-                &descriptor.media_type,
-                BlobEvent::Resolving,
-            );
-            let manifest = client
-                .fetch_manifest(repository, &descriptor.digest)
-                .await?;
-            Ok::<Document, Error>(Document::parse(manifest.bytes.to_vec(), &descriptor)?)
-        }
-    };
     let results: Vec<Result<Document>> = futures_util::stream::iter(entries.iter())
-        .map(|entry| fetch(&entry.descriptor))
+        .map(|entry| fetch_verified(client, repository, &entry.descriptor, progress.as_ref()))
         .buffer_unordered(concurrency.max(1))
         .collect()
         .await;

@@ -1,7 +1,6 @@
 //! What pull, push and copy share: running store calls off the async
 //! reactor, the `distribution.source` label, storing fetched documents.
 
-use bytes::Bytes;
 use hoist_content::{Digest, Labels, Manager};
 use hoist_image::Document;
 use hoist_meta::Content;
@@ -67,22 +66,10 @@ pub(crate) fn add_source_label(
     Ok(())
 }
 
-/// Stores a fetched manifest or index byte for byte, verified against
-/// `descriptor`, with its `gc.ref.content.*` labels and the source label in
-/// the same commit, and returns it parsed.
+/// Stores a fetched manifest or index (parsed, and so verified against its
+/// descriptor) byte for byte, with its `gc.ref.content.*` labels and the
+/// source label in the same commit.
 pub(crate) fn store_document(
-    content: &Content,
-    raw: Bytes,
-    descriptor: &hoist_image::Descriptor,
-    repository: &Repository,
-) -> Result<Document> {
-    let document = Document::parse(raw.to_vec(), descriptor)?;
-    store_parsed_document(content, &document, repository)?;
-    Ok(document)
-}
-
-/// [`store_document`] for a document already parsed (and so verified).
-pub(crate) fn store_parsed_document(
     content: &Content,
     document: &Document,
     repository: &Repository,

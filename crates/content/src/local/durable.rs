@@ -8,11 +8,17 @@ use crate::error::{Error, Result};
 
 /// Makes the entries of `dir` (creations, renames) durable.
 pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
+    sync_path(dir, "fsync directory")
+}
+
+/// Opens `path` (a file or a directory) and fsyncs it; `what` names the step
+/// in an error.
+fn sync_path(path: &Path, what: &str) -> Result<()> {
     #[cfg(test)]
-    tests::record(dir);
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::io("fsync directory", dir, e))
+    tests::record(path);
+    File::open(path)
+        .and_then(|opened| opened.sync_all())
+        .map_err(|e| Error::io(what, path, e))
 }
 
 /// Creates `dir` if missing, without waiting for the disk: a power cut may
@@ -40,11 +46,7 @@ pub(crate) fn ensure_dir(dir: &Path) -> Result<()> {
 
 /// Makes `file`'s content and metadata durable.
 pub(crate) fn sync_file(file: &Path) -> Result<()> {
-    #[cfg(test)]
-    tests::record(file);
-    File::open(file)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| Error::io("fsync", file, e))
+    sync_path(file, "fsync")
 }
 
 /// Replaces `path` with `bytes` atomically for every reader: a reader sees
