@@ -5,10 +5,10 @@
 use std::sync::Arc;
 
 use hoist::remote::{Credentials, StaticCredentials};
-use hoist::{CredentialsSource, Platforms, PullOptions, PushOptions, Store, StoreOptions};
+use hoist::{CredentialsSource, Platforms, PullOptions, Store, StoreOptions};
 use hoist_testkit::{IssuerOptions, Registry, RegistryOptions, TestUser};
 
-use crate::support::{fixture, load_fixture, quiet};
+use crate::support::{fixture, load_fixture, push_all, quiet};
 
 fn store_with(credentials: CredentialsSource) -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
@@ -23,28 +23,14 @@ async fn round_trip(registry: &Registry, pusher: CredentialsSource, puller: Cred
     let reference = format!("{}/secure/app:1", registry.host());
     let (_dir, anonymous) = store_with(CredentialsSource::Anonymous);
     load_fixture(&anonymous, &fixture, "local/app:1");
-    let error = anonymous
-        .push(
-            "local/app:1",
-            Some(&reference),
-            &PushOptions::default(),
-            quiet(),
-        )
+    let error = push_all(&anonymous, "local/app:1", &reference)
         .await
         .unwrap_err();
     assert_eq!(error.kind(), hoist::ErrorKind::Unauthenticated, "{error}");
 
     let (_dir, writer) = store_with(pusher);
     load_fixture(&writer, &fixture, "local/app:1");
-    let pushed = writer
-        .push(
-            "local/app:1",
-            Some(&reference),
-            &PushOptions::default(),
-            quiet(),
-        )
-        .await
-        .unwrap();
+    let pushed = push_all(&writer, "local/app:1", &reference).await.unwrap();
     assert_eq!(pushed.digest.to_string(), fixture.index.digest);
 
     let (_dir, reader) = store_with(puller);

@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
-use hoist::{Platforms, PullOptions, PushOptions};
+use hoist::{Platforms, PullOptions};
 
-use crate::support::{fixture, load_fixture, quiet, registry, run, store};
+use crate::support::{fixture, load_fixture, push_all, quiet, registry, run, store};
 
 fn tool(name: &str) -> Option<PathBuf> {
     hoist_testkit::require_tool(name).unwrap()
@@ -51,15 +51,7 @@ async fn hoist_pushes_and_skopeo_reads_every_platform() {
     let (_dir, store) = store();
     load_fixture(&store, &fixture, "local/app:1");
     let reference = format!("{}/hoist/app:1", registry.host());
-    let report = store
-        .push(
-            "local/app:1",
-            Some(&reference),
-            &PushOptions::default(),
-            quiet(),
-        )
-        .await
-        .unwrap();
+    let report = push_all(&store, "local/app:1", &reference).await.unwrap();
     let raw = run(
         skopeo.to_str().unwrap(),
         &[
@@ -102,15 +94,7 @@ async fn hoist_pushes_and_ctr_pulls_with_the_digest_kept() {
     let (_dir, store) = store();
     load_fixture(&store, &fixture, "local/app:1");
     let reference = format!("{}/hoist/ctr:1", registry.host());
-    store
-        .push(
-            "local/app:1",
-            Some(&reference),
-            &PushOptions::default(),
-            quiet(),
-        )
-        .await
-        .unwrap();
+    push_all(&store, "local/app:1", &reference).await.unwrap();
     containerd
         .ctr(&[
             "images",

@@ -3,7 +3,9 @@
 use hoist::platform::parse;
 use hoist::{Platforms, PullOptions, PushOptions};
 
-use crate::support::{fixture, index_platforms, load_fixture, quiet, registry, run, seed, store};
+use crate::support::{
+    fixture, index_platforms, load_fixture, push_all, quiet, registry, run, seed, store,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pull_all_platforms_stores_everything_labelled() {
@@ -146,13 +148,7 @@ async fn empty_index_is_refused_on_pull_and_on_push() {
     std::fs::write(archive_dir.path().join("index.json"), index.to_string()).unwrap();
     store.load_path(archive_dir.path(), None).unwrap();
     let target = format!("{}/team/never:1", registry.host());
-    let error = store
-        .push(
-            "local/empty:1",
-            Some(&target),
-            &PushOptions::default(),
-            quiet(),
-        )
+    let error = push_all(&store, "local/empty:1", &target)
         .await
         .unwrap_err();
     assert!(error.is_not_found(), "{error}");
@@ -238,10 +234,7 @@ async fn push_again_finds_everything_present_and_mounts_across_repositories() {
     assert_eq!(again.blobs_uploaded, 0);
     assert_eq!(again.blobs_present, fixture.blobs().len() - 5);
     let other = format!("{}/other/app:2", registry.host());
-    let mounted = store
-        .push(&first, Some(&other), &PushOptions::default(), quiet())
-        .await
-        .unwrap();
+    let mounted = push_all(&store, &first, &other).await.unwrap();
     assert_eq!(mounted.blobs_uploaded, 0);
     assert_eq!(mounted.blobs_mounted, fixture.blobs().len() - 5);
     assert_eq!(mounted.digest.to_string(), fixture.index.digest);
@@ -412,10 +405,7 @@ async fn push_and_copy_keep_an_index_nested_in_the_index() {
     // All platforms to an empty registry: the same outer index, byte for
     // byte, with the nested index and every blob it reaches uploaded first.
     let all = format!("{}/pushed/nested:1", target.host());
-    let report = store
-        .push(&reference, Some(&all), &PushOptions::default(), quiet())
-        .await
-        .unwrap();
+    let report = push_all(&store, &reference, &all).await.unwrap();
     assert_eq!(report.digest, outer_digest);
     assert_eq!(report.pushed.len(), 4);
     assert_eq!(report.blobs_uploaded, fixture.blobs().len() - 5);
@@ -493,13 +483,7 @@ async fn push_to_a_digest_needs_that_digest_and_tags_nothing() {
     let index = &fixture.index.digest;
 
     let pinned = format!("{}/pinned/app@{index}", registry.host());
-    let report = store
-        .push(
-            "example.com/app:1",
-            Some(&pinned),
-            &PushOptions::default(),
-            quiet(),
-        )
+    let report = push_all(&store, "example.com/app:1", &pinned)
         .await
         .unwrap();
     assert_eq!(report.digest.to_string(), *index);
@@ -554,15 +538,7 @@ async fn push_to_a_digest_needs_that_digest_and_tags_nothing() {
 
     // A tag and a digest: the tag is pushed, and only if the digest matches.
     let both = format!("{}/pinned/app:1@{index}", registry.host());
-    store
-        .push(
-            "example.com/app:1",
-            Some(&both),
-            &PushOptions::default(),
-            quiet(),
-        )
-        .await
-        .unwrap();
+    push_all(&store, "example.com/app:1", &both).await.unwrap();
     let tagged = format!("{}/pinned/app:1", registry.host());
     assert_eq!(
         store

@@ -38,18 +38,28 @@ pub fn quiet() -> std::sync::Arc<dyn hoist::Progress> {
     std::sync::Arc::new(hoist::NoProgress)
 }
 
+/// Pushes the local image `name`, all platforms, to `destination`, quietly.
+pub async fn push_all(
+    store: &Store,
+    name: &str,
+    destination: &str,
+) -> hoist::Result<hoist::PushReport> {
+    store
+        .push(
+            name,
+            Some(destination),
+            &hoist::PushOptions::default(),
+            quiet(),
+        )
+        .await
+}
+
 /// Loads `fixture` into a fresh store and pushes it, all platforms, to
 /// `reference`; returns the pushed digest.
 pub async fn seed(fixture: &Fixture, reference: &str) -> String {
     let (_dir, store) = store();
     load_fixture(&store, fixture, "seed.local/fixture:1");
-    let report = store
-        .push(
-            "seed.local/fixture:1",
-            Some(reference),
-            &hoist::PushOptions::default(),
-            quiet(),
-        )
+    let report = push_all(&store, "seed.local/fixture:1", reference)
         .await
         .unwrap();
     report.digest.to_string()
