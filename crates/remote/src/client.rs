@@ -355,12 +355,14 @@ impl Client {
                 }
                 let mut plain = https.clone();
                 let _ = plain.set_scheme("http");
-                match self.version_check(registry, &plain, http).await {
-                    Ok(status) if status == 200 || status == 401 => Ok(plain),
-                    _ => Err(https_error.into_error(format!(
-                        "checking {registry} at {https} (plain HTTP did not answer as a registry either)"
-                    ))),
-                }
+                let plain_answer = match self.version_check(registry, &plain, http).await {
+                    Ok(status) if status == 200 || status == 401 => return Ok(plain),
+                    Ok(status) => format!("HTTP {status}"),
+                    Err(e) => e.into_error(plain.to_string()).to_string_with_causes(),
+                };
+                Err(https_error.into_error(format!(
+                    "checking {registry} at {https} (plain HTTP did not answer as a registry either: {plain_answer})"
+                )))
             })
             .await
             .cloned()

@@ -111,7 +111,7 @@ impl Registry {
         // A port picked free can be taken before the registry binds it; try a
         // few times before giving up.
         for _ in 0..4 {
-            match Registry::start_once(&program, &options) {
+            match Registry::start_on(&program, &options, free_port()?) {
                 Ok(registry) => return Ok(Some(registry)),
                 Err(Error::NotReady { detail, what })
                     if detail.contains("address already in use") =>
@@ -124,14 +124,13 @@ impl Registry {
         Err(last_error.unwrap_or_else(|| Error::Other("the registry did not start".to_owned())))
     }
 
-    fn start_once(program: &Path, options: &RegistryOptions) -> Result<Registry> {
+    fn start_on(program: &Path, options: &RegistryOptions, port: u16) -> Result<Registry> {
         let dir = tempfile::Builder::new()
             .prefix("hoist-registry-")
             .tempdir()
             .map_err(|e| Error::io("creating a temp dir in", std::env::temp_dir(), e))?;
         let storage = dir.path().join("storage");
         std::fs::create_dir(&storage).map_err(|e| Error::io("creating", &storage, e))?;
-        let port = free_port()?;
         let mut config = format!(
             "version: 0.1\n\
              log:\n  level: info\n  accesslog:\n    disabled: true\n\
@@ -210,9 +209,15 @@ impl Registry {
         Ok(registry)
     }
 
+    /// Waits for the registry's own "listening on" log line. A connection
+    /// that succeeds proves nothing: the port was free when picked, and
+    /// another test's server may have bound it since, while this registry
+    /// exits with "address already in use" (seen in CI: the test then talked
+    /// to a stranger). The line is logged only once this process holds the
+    /// port.
     fn wait_until_listening(&mut self) -> Result<()> {
         let deadline = Instant::now() + START_TIMEOUT;
-        let address = std::net::SocketAddr::from(([127, 0, 0, 1], self.port));
+        let listening = format!("listening on 127.0.0.1:{}", self.port);
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(Error::NotReady {
@@ -220,7 +225,7 @@ impl Registry {
                     detail: format!("exited with {status}: {}", self.log()),
                 });
             }
-            if std::net::TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
+            if self.log().contains(&listening) {
                 return Ok(());
             }
             if Instant::now() > deadline {
@@ -312,4 +317,29 @@ fn write_htpasswd(path: &Path, users: &[(String, String)]) -> Result<()> {
         contents.push(b'\n');
     }
     std::fs::write(path, contents).map_err(|e| Error::io("writing", path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The CI failure this guards against: a port picked free was bound by
+    /// another test's server before the registry bound it, and a successful
+    /// connection made the stranger pass for the registry.
+    #[test]
+    fn a_port_someone_else_took_is_reported_not_mistaken_for_the_registry() {
+        let Some(program) = require_tool("docker-registry").unwrap() else {
+            return;
+        };
+        let stranger = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = stranger.local_addr().unwrap().port();
+        let error = match Registry::start_on(&program, &RegistryOptions::plain(), port) {
+            Ok(_) => panic!("a registry was reported ready on a port it could not bind"),
+            Err(error) => error,
+        };
+        assert!(
+            error.to_string().contains("address already in use"),
+            "{error}"
+        );
+    }
 }

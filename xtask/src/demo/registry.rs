@@ -1,7 +1,7 @@
 //! A `docker-registry` for the demo: plain HTTP on a free 127.0.0.1 port,
 //! storage in the demo's folder, stopped when dropped.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -26,7 +26,7 @@ impl Registry {
             std::fs::write(
                 &config,
                 format!(
-                    "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                    "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
                     dir.join("storage").display()
                 ),
             )
@@ -50,7 +50,7 @@ impl Registry {
                 .spawn()
                 .map_err(|e| format!("starting {}: {e}", bin.display()))?;
             let mut registry = Registry { child, port };
-            if registry.wait_ready(Duration::from_secs(20))? {
+            if registry.wait_ready(&log_path, Duration::from_secs(20))? {
                 return Ok(registry);
             }
             drop(registry);
@@ -67,10 +67,15 @@ impl Registry {
         format!("127.0.0.1:{}", self.port)
     }
 
-    fn wait_ready(&mut self, limit: Duration) -> Result<bool, String> {
+    /// Waits for the registry's "listening on" log line: a connection that
+    /// succeeds could reach another program that took the port after it was
+    /// picked, while this registry exits with "address already in use".
+    fn wait_ready(&mut self, log_path: &Path, limit: Duration) -> Result<bool, String> {
         let deadline = Instant::now() + limit;
+        let listening = format!("listening on 127.0.0.1:{}", self.port);
         while Instant::now() < deadline {
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            let log = std::fs::read_to_string(log_path).unwrap_or_default();
+            if log.contains(&listening) {
                 return Ok(true);
             }
             match self.child.try_wait() {
