@@ -107,9 +107,10 @@ pub fn child_pull(args: &[String]) -> Result<()> {
         .unwrap_or_default();
     println!("vmhwm_kib={peak}");
     println!(
-        "phases=open {:.1} ms, pull {:.1} ms",
+        "phases=open {:.1} ms, pull {:.1} ms, cpu {}",
         opened.as_secs_f64() * 1e3,
-        pulled.as_secs_f64() * 1e3
+        pulled.as_secs_f64() * 1e3,
+        cpu_of_this_process()
     );
     Ok(())
 }
@@ -327,6 +328,71 @@ fn disk_floor(sizes: &[u64], dir: &Path, pace: Option<Duration>) -> Result<Durat
     Ok(elapsed)
 }
 
+/// CPU time from `/proc/<pid>/stat`, in clock ticks (10 ms): `(user,
+/// system, waited-for children's user + system)`.
+fn cpu_ticks(pid: &str) -> Option<(u64, u64, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name, which is in parentheses and may
+    // hold spaces: utime, stime, cutime, cstime are fields 14-17 of the
+    // line (1-based), indexes 11-14 after the name.
+    let (_, rest) = stat.rsplit_once(')')?;
+    let fields: Vec<u64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(4)
+        .map(|v| v.parse().ok())
+        .collect::<Option<_>>()?;
+    match fields[..] {
+        [user, system, child_user, child_system] => Some((user, system, child_user + child_system)),
+        _ => None,
+    }
+}
+
+/// User and system CPU time of this process so far, as `user U ms + system
+/// S ms`.
+fn cpu_of_this_process() -> String {
+    match cpu_ticks("self") {
+        Some((user, system, _)) => format!("user {} ms + system {} ms", user * 10, system * 10),
+        None => "unknown".to_owned(),
+    }
+}
+
+/// CPU seconds spent while `work` ran by the registry (`registry_pid`) and by
+/// the child processes `work` waited for.
+fn cpu_during<T>(registry_pid: u32, work: impl FnOnce() -> Result<T>) -> Result<(T, Cpu)> {
+    let registry = registry_pid.to_string();
+    let before = (cpu_ticks(&registry), cpu_ticks("self"));
+    let value = work()?;
+    let after = (cpu_ticks(&registry), cpu_ticks("self"));
+    let seconds = |ticks: u64| ticks as f64 / 100.0;
+    let cpu = match (before, after) {
+        ((Some(r0), Some(s0)), (Some(r1), Some(s1))) => Cpu {
+            registry: seconds((r1.0 + r1.1).saturating_sub(r0.0 + r0.1)),
+            tool: seconds(s1.2.saturating_sub(s0.2)),
+        },
+        _ => Cpu::default(),
+    };
+    Ok((value, cpu))
+}
+
+/// `tool + registry` medians of `samples`, in CPU seconds.
+fn median_cpu(samples: &[Cpu]) -> String {
+    let median = |pick: fn(&Cpu) -> f64| {
+        let mut values: Vec<f64> = samples.iter().map(pick).collect();
+        values.sort_by(f64::total_cmp);
+        values.get(values.len() / 2).copied().unwrap_or(0.0)
+    };
+    format!("{:.2} + {:.2}", median(|c| c.tool), median(|c| c.registry))
+}
+
+/// CPU seconds of one timed operation: the tool's processes and the registry
+/// serving them.
+#[derive(Debug, Clone, Copy, Default)]
+struct Cpu {
+    tool: f64,
+    registry: f64,
+}
+
 /// The peak memory the child reported, in MiB.
 fn peak_mib(stdout: &str) -> Option<f64> {
     stdout
@@ -452,14 +518,18 @@ pub fn run(settings: &Settings) -> Result<()> {
         };
         let digests: Vec<String> = blobs.iter().map(|(d, _)| d.clone()).collect();
         let sizes: Vec<u64> = blobs.iter().map(|(_, s)| *s).collect();
+        let (mut hoist_cpu, mut floor_cpu) = (Vec::new(), Vec::new());
         for i in 0..settings.runs {
-            row.hoist.push(hoist_pull(
-                &work.path().join(format!("hoist-{i}")),
-                platform,
-            )?);
+            let (pulled, cpu) = cpu_during(source.pid(), || {
+                hoist_pull(&work.path().join(format!("hoist-{i}")), platform)
+            })?;
+            row.hoist.push(pulled);
+            hoist_cpu.push(cpu);
             let dir = work.path().join(format!("floor-{i}"));
-            let served = floor(&host, "bench/app", &digests, &dir)?;
+            let (served, cpu) =
+                cpu_during(source.pid(), || floor(&host, "bench/app", &digests, &dir))?;
             row.floor.get_or_insert_default().push(served);
+            floor_cpu.push(cpu);
             row.durable_floor
                 .get_or_insert_default()
                 .push(disk_floor(&sizes, &dir, Some(served))?);
@@ -489,6 +559,11 @@ pub fn run(settings: &Settings) -> Result<()> {
             row.ctr.get_or_insert_default().push(containerd.run(&args)?);
             drop(containerd);
         }
+        row.note = format!(
+            "CPU-s per run, tool + registry: hoist {}, curl floor {}",
+            median_cpu(&hoist_cpu),
+            median_cpu(&floor_cpu)
+        );
         rows.push(row);
     }
 
