@@ -65,15 +65,12 @@ pub fn hint(error: &anyhow::Error) -> Option<String> {
     for cause in error.chain() {
         if let Some(image_error) = cause.downcast_ref::<hoist::image::Error>() {
             match image_error.detail() {
+                // The message itself lists the available platforms.
                 Some(Detail::NoMatchingPlatform { available, .. }) => {
-                    let list: Vec<String> = available.iter().map(ToString::to_string).collect();
-                    return Some(if list.is_empty() {
+                    return Some(if available.is_empty() {
                         "the image lists no platforms".to_owned()
                     } else {
-                        format!(
-                            "available platforms: {}; choose with --platform, or use --all-platforms",
-                            list.join(", ")
-                        )
+                        "choose one of them with --platform, or use --all-platforms".to_owned()
                     });
                 }
                 Some(Detail::EmptyIndex { .. }) => {

@@ -358,10 +358,10 @@ impl Client {
                 let plain_answer = match self.version_check(registry, &plain, http).await {
                     Ok(status) if status == 200 || status == 401 => return Ok(plain),
                     Ok(status) => format!("HTTP {status}"),
-                    Err(e) => e.into_error(plain.to_string()).to_string_with_causes(),
+                    Err(e) => e.root_cause(),
                 };
                 Err(https_error.into_error(format!(
-                    "checking {registry} at {https} (plain HTTP did not answer as a registry either: {plain_answer})"
+                    "checking {registry}: neither {https} nor {plain} answered as a registry (over plain HTTP: {plain_answer})"
                 )))
             })
             .await

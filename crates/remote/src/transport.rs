@@ -177,6 +177,23 @@ impl SendError {
         matches!(self, SendError::Transport(e) if e.is_connect())
     }
 
+    /// The deepest cause, the one that says what went wrong ("Connection
+    /// refused", a TLS alert), for a message that has room for one.
+    pub(crate) fn root_cause(&self) -> String {
+        match self {
+            SendError::Transport(e) => {
+                let mut cause: &dyn std::error::Error = e;
+                while let Some(inner) = cause.source() {
+                    cause = inner;
+                }
+                cause.to_string()
+            }
+            SendError::Idle(limit) => {
+                format!("no response for {}s (idle timeout)", limit.as_secs_f32())
+            }
+        }
+    }
+
     pub(crate) fn into_error(self, context: String) -> Error {
         match self {
             SendError::Transport(e) => Error::new(ErrorKind::Unavailable, context).with_source(e),

@@ -132,16 +132,17 @@ impl Progress {
     }
 }
 
-/// `total: 12.3 MB in 1.4s (8.8 MB/s)`.
+/// `total: 12.3 MB in 1.4s (8.8 MB/s)`; under a second in milliseconds
+/// (`in 45ms`), which a `0.0s` would hide.
 pub fn total_line(total_bytes: u64, elapsed: Duration) -> String {
     let seconds = elapsed.as_secs_f64().max(0.001);
     let rate = (total_bytes as f64 / seconds) as u64;
-    format!(
-        "total: {} in {:.1}s ({}/s)",
-        size(total_bytes),
-        elapsed.as_secs_f64(),
-        size(rate)
-    )
+    let took = if elapsed < Duration::from_secs(1) {
+        format!("{}ms", elapsed.as_millis())
+    } else {
+        format!("{:.1}s", elapsed.as_secs_f64())
+    };
+    format!("total: {} in {took} ({}/s)", size(total_bytes), size(rate))
 }
 
 /// `downloading 1.2 MB / 3.4 MB`, or the state alone when no bytes apply.
@@ -186,6 +187,10 @@ mod tests {
         assert_eq!(
             total_line(10_000_000, Duration::from_secs(2)),
             "total: 10.0 MB in 2.0s (5.0 MB/s)"
+        );
+        assert_eq!(
+            total_line(3_200_000, Duration::from_millis(45)),
+            "total: 3.2 MB in 45ms (71.1 MB/s)"
         );
     }
 }

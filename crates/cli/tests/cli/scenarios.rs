@@ -38,7 +38,12 @@ fn scenario_1_missing_platform_and_empty_index() {
     let line = other.fails(&["pull", &app, "--platform", "linux/arm64"], 1);
     assert!(line.contains("linux/arm64"), "{line}");
     assert!(
-        line.contains("available platforms: linux/amd64, linux/s390x"),
+        line.contains("available: linux/amd64, linux/s390x"),
+        "{line}"
+    );
+    assert_eq!(line.matches("linux/s390x").count(), 1, "{line}");
+    assert!(
+        line.contains("hint: choose one of them with --platform, or use --all-platforms"),
         "{line}"
     );
     assert!(other.json(&["images"]).as_array().unwrap().is_empty());

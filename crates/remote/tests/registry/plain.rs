@@ -112,6 +112,27 @@ async fn missing_things_are_not_found_and_named() {
 }
 
 #[tokio::test]
+async fn a_host_where_nothing_listens_is_unavailable_and_says_why() {
+    // A port that was free a moment ago: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let host = format!("127.0.0.1:{port}");
+    let client = client(fast_options());
+    let reference = repo(&host, "team/app").tagged("v1").unwrap();
+    let error = client.resolve(&reference).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Unavailable, "{error}");
+    let message = error.to_string();
+    assert!(
+        message.contains(&format!("neither https://{host}/v2 nor http://{host}/v2")),
+        "{message}"
+    );
+    assert!(message.contains("Connection refused"), "{message}");
+}
+
+#[tokio::test]
 async fn manifests_over_the_size_limit_are_refused_both_ways() {
     let Some(registry) = start(RegistryOptions::plain()) else {
         return;
