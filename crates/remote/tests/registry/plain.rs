@@ -113,13 +113,10 @@ async fn missing_things_are_not_found_and_named() {
 
 #[tokio::test]
 async fn a_host_where_nothing_listens_is_unavailable_and_says_why() {
-    // A port that was free a moment ago: nothing listens there.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let host = format!("127.0.0.1:{port}");
+    // Port 1 (tcpmux): privileged, outside the ephemeral range that other
+    // tests' servers bind, and served by nothing on these machines. A port
+    // freed a moment ago could be taken by another test's server meanwhile.
+    let host = "127.0.0.1:1".to_owned();
     let client = client(fast_options());
     let reference = repo(&host, "team/app").tagged("v1").unwrap();
     let error = client.resolve(&reference).await.unwrap_err();
