@@ -4,10 +4,11 @@
 
 use std::io::{Read, Write};
 use std::path::Path;
+use std::time::SystemTime;
 
-use hoist_image::{LoadOptions, Loaded, SaveOptions, SaveSummary};
+use hoist_image::{LoadOptions, Loaded, LoadedImage, SaveOptions, SaveSummary};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::platforms::Platforms;
 use crate::store::Store;
 
@@ -18,6 +19,28 @@ pub struct LoadReport {
     pub loaded: Loaded,
     /// The names created or moved, in archive order.
     pub names: Vec<String>,
+    /// The images the archive left unnamed and no name was given for.
+    pub unnamed: Vec<LoadedImage>,
+    /// What holds the unnamed images' content, when there are any: the
+    /// load's lease is kept until it expires, so a second load that names
+    /// them finds every blob already stored, and GC removes nothing meanwhile.
+    pub held_by: Option<HeldContent>,
+}
+
+impl LoadReport {
+    /// The unnamed images as `tag v1 (sha256:…), sha256:…`, for messages.
+    pub fn describe_unnamed(&self) -> String {
+        describe_unnamed(&self.unnamed)
+    }
+}
+
+/// A lease kept after an operation, and when it lets go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldContent {
+    /// The lease's id (`hoist lease ls` lists it, `hoist lease rm` drops it).
+    pub lease: String,
+    /// When it expires, after which GC may collect what only it holds.
+    pub expires_at: Option<SystemTime>,
 }
 
 impl Store {
@@ -34,60 +57,146 @@ impl Store {
         platforms: &Platforms,
         out: W,
     ) -> Result<SaveSummary> {
+        let content = self.content();
         let mut images = Vec::new();
+        let mut matchers = Vec::new();
         for name in names {
-            images.push(self.image(name)?.image());
+            let image = self.image(name)?.image();
+            // Each image resolves the choice on its own: "the host's
+            // platform" may be amd64 in one index and 386 in another. All
+            // platforms need no resolving: the image goes whole.
+            matchers.push(if platforms.is_all() {
+                hoist_platform::all()
+            } else {
+                crate::platforms::resolve(&content, &image, platforms)?.matcher
+            });
+            images.push(image);
         }
         let options = SaveOptions {
-            platforms: (!platforms.is_all()).then(|| platforms.matcher()),
+            platforms: matchers,
             ..SaveOptions::default()
         };
-        Ok(hoist_image::save(&self.content(), &images, &options, out)?)
+        Ok(hoist_image::save(&content, &images, &options, out)?)
     }
 
     /// Loads an archive (OCI layout tar, `docker save` tar, plain or gzip)
-    /// from `reader`; entries named only by a tag get `name_prefix:<tag>`.
+    /// from `reader`.
+    ///
+    /// `name` names what the archive leaves unnamed (entries whose only name
+    /// is a bare tag, as `skopeo copy … oci-archive:FILE:TAG` writes them,
+    /// or none at all): a repository such as `example.com/app` names each
+    /// bare-tagged entry `example.com/app:<tag>` (ctr's `--base-name`); a
+    /// full reference with a tag or digest names the archive's one unnamed
+    /// entry. Names the archive gives itself are kept either way. What stays
+    /// unnamed is held by the load's lease until it expires
+    /// ([`LoadReport::held_by`]), so a second load with a name moves nothing
+    /// again.
     ///
     /// # Errors
     /// Invalid argument or data loss for a malformed or lying archive (then
-    /// nothing is named); store errors.
-    pub fn load<R: Read>(&self, reader: R, name_prefix: Option<&str>) -> Result<LoadReport> {
+    /// nothing is named); invalid argument when `name` is a full reference
+    /// but several entries are unnamed; store errors.
+    pub fn load<R: Read>(&self, reader: R, name: Option<&str>) -> Result<LoadReport> {
         let lease = self.begin("load")?;
-        let options = LoadOptions {
-            name_prefix: name_prefix.map(str::to_owned),
-        };
-        let loaded = hoist_image::load(&lease.content(), reader, &options)?;
-        self.name_loaded(loaded, lease)
+        let loaded = hoist_image::load(&lease.content(), reader, &load_options(name))?;
+        self.name_loaded(loaded, name, lease)
     }
 
-    /// Loads `path`: an OCI layout directory, or an archive file.
+    /// Loads `path`: an OCI layout directory, or an archive file; `name` as
+    /// for [`Store::load`].
     ///
     /// # Errors
     /// As [`Store::load`]; I/O errors opening `path`.
-    pub fn load_path(&self, path: &Path, name_prefix: Option<&str>) -> Result<LoadReport> {
+    pub fn load_path(&self, path: &Path, name: Option<&str>) -> Result<LoadReport> {
         if path.is_dir() {
             let lease = self.begin("load")?;
-            let options = LoadOptions {
-                name_prefix: name_prefix.map(str::to_owned),
-            };
-            let loaded = hoist_image::load_dir(&lease.content(), path, &options)?;
-            return self.name_loaded(loaded, lease);
+            let loaded = hoist_image::load_dir(&lease.content(), path, &load_options(name))?;
+            return self.name_loaded(loaded, name, lease);
         }
         let file = std::fs::File::open(path).map_err(|e| Error::io("opening", path, e))?;
-        self.load(file, name_prefix)
+        self.load(file, name)
     }
 
-    /// Names what a load stored, then lets its lease go: the names are the
-    /// roots from then on. Unnamed images stay until the next collection.
-    fn name_loaded(&self, loaded: Loaded, lease: crate::store::WriteLease) -> Result<LoadReport> {
-        let mut names = Vec::new();
-        for image in &loaded.images {
-            if let Some(name) = &image.name {
-                self.set_image(name, &image.target)?;
-                names.push(name.clone());
+    /// Names what a load stored. When everything got a name, the lease goes:
+    /// the names are the roots from then on. Otherwise the lease is kept, to
+    /// expire on its own, holding what stayed unnamed.
+    fn name_loaded(
+        &self,
+        mut loaded: Loaded,
+        name: Option<&str>,
+        lease: crate::store::WriteLease,
+    ) -> Result<LoadReport> {
+        if let Some(full) = name.filter(|n| is_full_name(n)) {
+            let mut unnamed = loaded.images.iter_mut().filter(|i| i.name.is_none());
+            match (unnamed.next(), unnamed.next()) {
+                (Some(image), None) => image.name = Some(full.to_owned()),
+                (Some(_), Some(_)) => {
+                    let listed =
+                        describe_unnamed(loaded.images.iter().filter(|i| i.name.is_none()));
+                    return Err(Error::new(
+                        ErrorKind::InvalidArgument,
+                        format!(
+                            "{full} can name one image, but the archive leaves several unnamed ({listed}); \
+                             give a repository without a tag to name each <repository>:<tag>"
+                        ),
+                    ));
+                }
+                (None, _) => {}
             }
         }
-        lease.finish()?;
-        Ok(LoadReport { loaded, names })
+        let mut names = Vec::new();
+        let mut unnamed = Vec::new();
+        for image in &loaded.images {
+            match &image.name {
+                Some(name) => {
+                    self.set_image(name, &image.target)?;
+                    names.push(name.clone());
+                }
+                None => unnamed.push(image.clone()),
+            }
+        }
+        let held_by = if unnamed.is_empty() {
+            lease.finish()?;
+            None
+        } else {
+            let kept = lease.keep();
+            kept.map(|lease| HeldContent {
+                expires_at: lease.expires_at(),
+                lease: lease.id,
+            })
+        };
+        Ok(LoadReport {
+            loaded,
+            names,
+            unnamed,
+            held_by,
+        })
     }
+}
+
+/// A name with a tag or digest names one image; a bare repository is a
+/// prefix for bare tags.
+fn is_full_name(name: &str) -> bool {
+    let last = name.rsplit('/').next().unwrap_or(name);
+    last.contains([':', '@'])
+}
+
+/// The image crate's options for `name`: a repository becomes the prefix of
+/// bare tags; a full name is given out after the load.
+fn load_options(name: Option<&str>) -> LoadOptions {
+    LoadOptions {
+        name_prefix: name.filter(|n| !is_full_name(n)).map(str::to_owned),
+    }
+}
+
+/// `tag v1 (sha256:…), sha256:…` for messages about unnamed entries.
+fn describe_unnamed<'a>(images: impl IntoIterator<Item = &'a LoadedImage>) -> String {
+    images
+        .into_iter()
+        .map(|image| match &image.ref_name {
+            Some(tag) => format!("tag {tag} ({})", image.target.digest),
+            None => image.target.digest.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }

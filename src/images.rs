@@ -187,11 +187,11 @@ impl Store {
             return Ok(hoist_image::check_all(&content, &image)?);
         }
         // Each chosen platform must be listed; then check exactly those.
-        platforms::select(&content, &image, platforms)?;
+        let selection = platforms::resolve(&content, &image, platforms)?;
         Ok(hoist_image::check_platform(
             &content,
             &image,
-            &platforms.matcher(),
+            &selection.matcher,
         )?)
     }
 

@@ -47,7 +47,7 @@ mod transfer;
 mod transform;
 mod verify;
 
-pub use archive::LoadReport;
+pub use archive::{HeldContent, LoadReport};
 pub use error::{Error, ErrorKind, Result};
 pub use images::{ImageRecord, ImageSummary, Inspection, PlatformSummary};
 pub use options::{

@@ -1,5 +1,15 @@
 //! [`Platforms`]: which platforms of an image an operation concerns, and
-//! how each choice picks an index's entries.
+//! the one rule that turns that choice into index entries.
+//!
+//! Every operation that takes platforms (pull, push, copy, save, convert,
+//! check, verify) resolves the choice against the image first, with
+//! [`resolve`], and then works only with what it returns: the chosen entries
+//! and a *strict* matcher accepting exactly their platforms. Fallbacks (an
+//! amd64 machine also runs 386, an arm64 one arm/v7) only rank the candidates
+//! of a host choice; they never add entries. This is containerd's
+//! `DefaultStrict`, as nerdctl uses it for push and save: an index listing
+//! linux/amd64 and linux/386 pushed from an amd64 machine keeps linux/amd64
+//! alone.
 
 use std::fmt;
 
@@ -15,7 +25,8 @@ pub enum Platforms {
     /// Every manifest the image lists (attestations included).
     #[default]
     All,
-    /// The one manifest this machine runs best (containerd's default).
+    /// The one manifest this machine runs best (containerd's default): the
+    /// closest match wins, and only that one entry is taken.
     Host,
     /// Exactly these platforms (normalized; no fallbacks), each of which
     /// must be present.
@@ -23,15 +34,6 @@ pub enum Platforms {
 }
 
 impl Platforms {
-    /// The matcher the image crate uses for this choice.
-    pub fn matcher(&self) -> PlatformMatcher {
-        match self {
-            Platforms::All => hoist_platform::all(),
-            Platforms::Host => hoist_platform::host(),
-            Platforms::Only(list) => hoist_platform::any(list.iter().cloned()),
-        }
-    }
-
     /// True for [`Platforms::All`].
     pub fn is_all(&self) -> bool {
         matches!(self, Platforms::All)
@@ -51,13 +53,45 @@ impl fmt::Display for Platforms {
     }
 }
 
-/// The entries of `image` that `platforms` picks, in index order, each once.
-/// The image's top document must be stored; its manifests need not be.
+/// A platform choice resolved against one image.
+#[derive(Debug, Clone)]
+pub(crate) struct Selection {
+    /// The chosen entries, in index order, each once.
+    pub entries: Vec<Entry>,
+    /// Accepts exactly the chosen entries' platforms, never a fallback;
+    /// [`hoist_platform::all`] for [`Platforms::All`].
+    pub matcher: PlatformMatcher,
+}
+
+/// Resolves `platforms` against `image`: which entries it takes, and the
+/// strict matcher that reduces, checks and saves exactly those. The image's
+/// top document must be stored; its manifests need not be.
 ///
 /// # Errors
 /// The image crate's selection errors: not-found with the available
 /// platforms for a platform it lacks, not-found for an empty index.
-pub(crate) fn select<S: Provider + Manager + ?Sized>(
+pub(crate) fn resolve<S: Provider + Manager + ?Sized>(
+    store: &S,
+    image: &Image,
+    platforms: &Platforms,
+) -> Result<Selection> {
+    let entries = select(store, image, platforms)?;
+    let matcher = match platforms {
+        Platforms::All => hoist_platform::all(),
+        // A lone manifest whose platform cannot be told was taken as it is;
+        // there is nothing else it could match.
+        Platforms::Host | Platforms::Only(_) if entries.iter().any(|e| e.platform().is_none()) => {
+            hoist_platform::all()
+        }
+        Platforms::Host | Platforms::Only(_) => {
+            hoist_platform::any(entries.iter().filter_map(|e| e.platform().cloned()))
+        }
+    };
+    Ok(Selection { entries, matcher })
+}
+
+/// The entries of `image` that `platforms` picks, in index order, each once.
+fn select<S: Provider + Manager + ?Sized>(
     store: &S,
     image: &Image,
     platforms: &Platforms,
@@ -72,6 +106,7 @@ pub(crate) fn select<S: Provider + Manager + ?Sized>(
             picked.extend(report.entries.into_iter().map(|row| row.entry));
         }
         Platforms::Host => {
+            // The fallback matcher ranks; `select_manifest` takes its best.
             picked.push(hoist_image::select_manifest(
                 store,
                 image,

@@ -177,7 +177,9 @@ impl Store {
                     let content = content.clone();
                     let image = image.clone();
                     let platforms = options.platforms.clone();
-                    blocking(move || platforms::select(&content, &image, &platforms)).await?
+                    blocking(move || platforms::resolve(&content, &image, &platforms))
+                        .await?
+                        .entries
                 };
                 let documents = fetch_manifests(
                     &client,
@@ -241,8 +243,9 @@ impl Store {
             let content = content.clone();
             let image = fetched.image.clone();
             let platforms = options.platforms.clone();
-            fetched.manifests =
-                blocking(move || platforms::select(&content, &image, &platforms)).await?;
+            fetched.manifests = blocking(move || platforms::resolve(&content, &image, &platforms))
+                .await?
+                .entries;
         }
         Ok(fetched)
     }

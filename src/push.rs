@@ -245,11 +245,11 @@ struct Plan {
 /// incomplete platforms) and reads the documents to send.
 fn plan(content: &Content, image: &Image, platforms: &Platforms) -> Result<Plan> {
     // Selection first: it refuses an empty index and names absent platforms.
-    platforms::select(content, image, platforms)?;
+    let selection = platforms::resolve(content, image, platforms)?;
     let reduced = hoist_image::reduce(
         content,
         image,
-        &platforms.matcher(),
+        &selection.matcher,
         &ReduceOptions::default(),
     )?;
     let report = hoist_image::platform_report(content, image)?;

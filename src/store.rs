@@ -198,6 +198,12 @@ impl WriteLease {
             None => Ok(()),
         }
     }
+
+    /// Leaves the lease in place, to expire on its own, and returns it: what
+    /// it holds stays until then (a load's unnamed images, for instance).
+    pub(crate) fn keep(mut self) -> Option<Lease> {
+        self.lease.take()
+    }
 }
 
 impl Drop for WriteLease {

@@ -64,13 +64,12 @@ impl Store {
         let record = self.image(source)?;
         let lease = self.begin("reduce")?;
         let content = lease.content();
-        crate::platforms::select(&content, &record.image(), platforms)?;
+        let selection = crate::platforms::resolve(&content, &record.image(), platforms)?;
         let options = ReduceOptions {
             bare_manifest,
             name: Some(new_name.to_owned()),
         };
-        let reduced =
-            hoist_image::reduce(&content, &record.image(), &platforms.matcher(), &options)?;
+        let reduced = hoist_image::reduce(&content, &record.image(), &selection.matcher, &options)?;
         // The new index is held by the lease until the name reaches it.
         self.set_image(new_name, &reduced.target)?;
         lease.finish()?;

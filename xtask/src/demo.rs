@@ -84,7 +84,7 @@ pub fn run() -> Result<(), String> {
     section("Reduce it to two platforms, and save that");
     hoist.run(&["image", "convert", IMAGE, SLIM, "--platform", KEEP])?;
     hoist.run(&["image", "platforms", SLIM])?;
-    hoist.run(&["save", "-o", "app-slim.tar", SLIM])?;
+    hoist.run(&["save", "-o", "app-slim.tar", SLIM, "--all-platforms"])?;
     shell(
         Command::new("tar")
             .args(["tf", "app-slim.tar"])

@@ -70,10 +70,11 @@ pub enum Format {
 /// The platforms a command works on.
 #[derive(Debug, Args, Clone, Default)]
 pub struct PlatformArgs {
-    /// A platform (os/arch[/variant]); repeat or give a comma list.
+    /// A platform (os/arch[/variant]); repeat or give a comma list
+    /// [default: this machine's platform, the one index entry it runs best].
     #[arg(long = "platform", value_name = "P")]
     pub platforms: Vec<String>,
-    /// Every platform the image lists.
+    /// Every platform the image lists, attestations included.
     #[arg(long, conflicts_with = "platforms")]
     pub all_platforms: bool,
 }
@@ -81,9 +82,11 @@ pub struct PlatformArgs {
 /// Every command.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Download an image from a registry into the store.
+    /// Download an image from a registry into the store: this machine's
+    /// platform unless --platform or --all-platforms says otherwise.
     Pull(PullArgs),
-    /// Upload an image (or some of its platforms) to a registry.
+    /// Upload an image to a registry: this machine's platform unless
+    /// --platform or --all-platforms says otherwise.
     Push(PushArgs),
     /// List images (same as `image ls`).
     Images(ImagesArgs),
@@ -94,7 +97,8 @@ pub enum Command {
     Tag(TagArgs),
     /// Remove image names.
     Rmi(RmiArgs),
-    /// Write images to an OCI layout tar archive.
+    /// Write images to an OCI layout tar archive: this machine's platform
+    /// unless --platform or --all-platforms says otherwise.
     Save(SaveArgs),
     /// Read images from an OCI layout or `docker save` tar archive.
     Load(LoadArgs),
@@ -104,7 +108,8 @@ pub enum Command {
     /// Check that an image holds every required platform, complete.
     Verify(VerifyArgs),
     /// Copy an image from one reference to another (registry to registry,
-    /// or within the store).
+    /// or within the store): this machine's platform unless --platform or
+    /// --all-platforms says otherwise.
     Copy(CopyArgs),
     /// List, read and remove blobs.
     #[command(subcommand)]
@@ -189,7 +194,8 @@ pub enum ImageCommand {
     Inspect(ImageInspectArgs),
     /// Show the platforms an image lists and which are complete locally.
     Platforms(ImagePlatformsArgs),
-    /// Reduce an image to some platforms, under a new name.
+    /// Reduce an image to some platforms, under a new name: this machine's
+    /// platform unless --platform or --all-platforms says otherwise.
     Convert(ImageConvertArgs),
     /// Remove images without a name and content nothing references.
     Prune(ImagePruneArgs),
@@ -239,7 +245,7 @@ pub struct ImageConvertArgs {
     /// The name of the reduced image.
     #[arg(value_name = "DST")]
     pub destination: String,
-    /// The platforms to keep.
+    /// The platforms to keep [default: the host's].
     #[command(flatten)]
     pub platforms: PlatformArgs,
 }
@@ -286,7 +292,7 @@ pub struct SaveArgs {
     /// The images to save.
     #[arg(value_name = "REF", required = true)]
     pub references: Vec<String>,
-    /// The platforms to save [default: every platform].
+    /// The platforms to save [default: the host's].
     #[command(flatten)]
     pub platforms: PlatformArgs,
 }
@@ -297,6 +303,12 @@ pub struct LoadArgs {
     /// The archive to read (OCI layout or `docker save`, plain or gzip).
     #[arg(short, long, value_name = "FILE")]
     pub input: PathBuf,
+    /// Name what the archive leaves unnamed (entries named only by a bare
+    /// tag, as `skopeo copy … oci-archive:FILE:TAG` writes them): a
+    /// repository (example.com/app) names each example.com/app:<tag>; a
+    /// reference with a tag names the archive's one unnamed image.
+    #[arg(long, value_name = "REF")]
+    pub name: Option<String>,
     /// Print nothing but errors.
     #[arg(short, long)]
     pub quiet: bool,
@@ -362,7 +374,7 @@ pub struct CopyArgs {
     /// The destination reference.
     #[arg(value_name = "DST")]
     pub destination: String,
-    /// The platforms to copy [default: every platform].
+    /// The platforms to copy [default: the host's].
     #[command(flatten)]
     pub platforms: PlatformArgs,
     /// Print nothing but errors.

@@ -34,6 +34,14 @@ impl Context {
             )
             .into());
         }
+        // A wrong override would silently be ignored by the library; refuse it.
+        if let Err(error) = hoist::platform::host_override() {
+            return Err(crate::exit::UsageError(format!(
+                "invalid {}: {error}",
+                hoist::platform::HOST_PLATFORM_ENV
+            ))
+            .into());
+        }
         Ok(Context {
             root: store_root(global.root.clone())?,
             namespace: global.namespace.clone(),

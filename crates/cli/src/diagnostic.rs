@@ -25,6 +25,44 @@ fn noted_registry() -> Option<String> {
     REGISTRY.lock().ok().and_then(|slot| slot.clone())
 }
 
+/// The local image a command works on, for hints such as
+/// `hoist pull --platform P REF`.
+static IMAGE: Mutex<Option<String>> = Mutex::new(None);
+
+/// Records the local image a command is about to read.
+pub fn note_image(name: &str) {
+    if let Ok(mut slot) = IMAGE.lock() {
+        *slot = Some(name.to_owned());
+    }
+}
+
+fn noted_image() -> Option<String> {
+    IMAGE.lock().ok().and_then(|slot| slot.clone())
+}
+
+/// The hint for blobs missing locally: the platforms among their owners
+/// (attestations and indexes are fetched with their platforms) and the pull
+/// that fetches them.
+fn missing_blobs_hint(missing: &[hoist::image::MissingBlobs]) -> Option<String> {
+    let mut platforms: Vec<String> = Vec::new();
+    for owner in missing.iter().map(|m| &m.owner) {
+        if let Ok(platform) = hoist::platform::parse(owner)
+            && !platforms.contains(&platform.to_string())
+        {
+            platforms.push(platform.to_string());
+        }
+    }
+    if platforms.is_empty() {
+        return None;
+    }
+    let image = noted_image().unwrap_or_else(|| "REF".to_owned());
+    Some(format!(
+        "`hoist pull --platform {} {image}` fetches {}, or choose the platforms that are here with --platform",
+        platforms.join(","),
+        if platforms.len() == 1 { "it" } else { "them" }
+    ))
+}
+
 /// The one line to print for `error`, without a trailing newline.
 pub fn render(error: &anyhow::Error) -> String {
     let mut line = String::from("hoist: error: ");
@@ -73,6 +111,11 @@ pub fn hint(error: &anyhow::Error) -> Option<String> {
                         "choose one of them with --platform, or use --all-platforms".to_owned()
                     });
                 }
+                Some(Detail::MissingBlobs(missing)) => {
+                    if let Some(hint) = missing_blobs_hint(missing) {
+                        return Some(hint);
+                    }
+                }
                 Some(Detail::EmptyIndex { .. }) => {
                     return Some(
                         "the tag names an empty index (no manifests at all); it must be pushed again with its platforms"
@@ -117,6 +160,28 @@ mod tests {
         }
     }
     impl std::error::Error for Quoting {}
+
+    #[test]
+    fn missing_platforms_are_fetched_by_a_pull_of_exactly_them() {
+        let digest: hoist::content::Digest = format!("sha256:{}", "a".repeat(64)).parse().unwrap();
+        let missing = |owner: &str| hoist::image::MissingBlobs {
+            owner: owner.to_owned(),
+            manifest: digest.clone(),
+            digests: vec![digest.clone()],
+        };
+        note_image("example.com/app:1");
+        let hint = missing_blobs_hint(&[
+            missing("linux/386"),
+            missing("attestation"),
+            missing("linux/386"),
+        ])
+        .unwrap();
+        assert_eq!(
+            hint,
+            "`hoist pull --platform linux/386 example.com/app:1` fetches it, or choose the platforms that are here with --platform"
+        );
+        assert_eq!(missing_blobs_hint(&[missing("attestation")]), None);
+    }
 
     #[test]
     fn the_chain_is_one_line_without_repeats() {

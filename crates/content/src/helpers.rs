@@ -22,9 +22,19 @@ const MAX_BACKOFF: Duration = Duration::from_millis(100);
 /// How long a wait lasts before it is logged (and then logged again).
 const REPORT_WAIT_EVERY: Duration = Duration::from_secs(10);
 
+/// What [`write_blob`] did with a blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// The bytes were read and committed.
+    Stored,
+    /// The blob was there already (or another writer committed it while this
+    /// one waited): nothing was read or written.
+    AlreadyPresent,
+}
+
 /// Writes `reader` as the blob `expected` of `size` bytes under `reference`,
 /// resuming the ingest if one is left, and commits it. Already-exists counts as
-/// success, and while another writer (in any process) holds the reference or
+/// success ([`Written::AlreadyPresent`]), and while another writer (in any process) holds the reference or
 /// is writing the same digest under another reference, this waits for it with
 /// backoff; when that writer commits, this returns Ok without reading a byte.
 /// This is what makes a layer shared by several platforms download once.
@@ -54,13 +64,13 @@ pub fn write_blob<I: Ingester + ?Sized>(
     expected: &Digest,
     size: u64,
     labels: Labels,
-) -> Result<()> {
+) -> Result<Written> {
     let options = WriterOptions::new(reference)
         .expected(expected.clone())
         .total(size);
     let mut writer = match open_writer_waiting(ingester, options, Duration::MAX) {
         Ok(writer) => writer,
-        Err(e) if e.is_already_exists() => return Ok(()),
+        Err(e) if e.is_already_exists() => return Ok(Written::AlreadyPresent),
         Err(e) => return Err(e),
     };
     let offset = writer.offset();
@@ -76,8 +86,8 @@ pub fn write_blob<I: Ingester + ?Sized>(
         return Err(short_source(reference, skipped, size));
     }
     match finish_copy(writer, &mut reader, size, expected, labels, reference) {
-        Ok(_) => Ok(()),
-        Err(e) if e.is_already_exists() => Ok(()),
+        Ok(_) => Ok(Written::Stored),
+        Err(e) if e.is_already_exists() => Ok(Written::AlreadyPresent),
         Err(e) => Err(e),
     }
 }

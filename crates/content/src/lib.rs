@@ -53,7 +53,7 @@ mod types;
 pub use digest::{Algorithm, Digest, Digester};
 pub use error::{Error, ErrorKind, LockHolder, Result};
 pub use filter::Filter;
-pub use helpers::{copy, open_writer_waiting, write_blob};
+pub use helpers::{Written, copy, open_writer_waiting, write_blob};
 pub use local::{LocalStore, LocalWriter};
 pub use reader::BlobReader;
 pub use store::{ContentWriter, IngestManager, Ingester, Manager, Provider, Store};

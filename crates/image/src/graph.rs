@@ -59,12 +59,16 @@ fn visit<S: Provider + Manager + ?Sized>(
         Some(document) => Some(document.clone()),
         None => {
             let Some(size) = stored_size(store, &descriptor.digest)? else {
-                note_missing(
-                    walk,
-                    owner,
-                    parent.unwrap_or(&descriptor.digest),
-                    &descriptor.digest,
-                );
+                // A missing manifest is reported as its own: the index that
+                // lists it is not the manifest the user must fetch.
+                let manifest = match media_type::classify(&descriptor.media_type) {
+                    MediaKind::Index
+                    | MediaKind::Manifest
+                    | MediaKind::Schema1
+                    | MediaKind::ArtifactManifest => &descriptor.digest,
+                    _ => parent.unwrap_or(&descriptor.digest),
+                };
+                note_missing(walk, owner, manifest, &descriptor.digest);
                 return Ok(());
             };
             if size != descriptor.size {

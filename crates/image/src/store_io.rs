@@ -184,6 +184,7 @@ pub(crate) fn store_document<I: Ingester + ?Sized>(
         raw.len() as u64,
         document.gc_labels(),
     )
+    .map(drop)
     .map_err(|e| Error::content(format!("storing document {digest}"), e).with_digest(digest))
 }
 

@@ -6,12 +6,34 @@
 
 use std::sync::OnceLock;
 
-use crate::{Platform, normalize};
+use crate::{Platform, Result, normalize, parse};
+
+/// The environment variable that makes hoist take this machine for another
+/// platform (`HOIST_HOST_PLATFORM=linux/arm64`): the default platform of
+/// every command and the ranking of fallbacks follow it. For preparing
+/// images for another machine, and for testing what an arm64 host picks on
+/// an amd64 one.
+pub const HOST_PLATFORM_ENV: &str = "HOIST_HOST_PLATFORM";
+
+/// The platform [`HOST_PLATFORM_ENV`] names, if it is set and not empty.
+///
+/// # Errors
+/// Invalid argument when the variable does not parse as a platform (callers
+/// such as the CLI refuse to start then; [`Platform::host`] ignores it).
+pub fn host_override() -> Result<Option<Platform>> {
+    match std::env::var(HOST_PLATFORM_ENV) {
+        Ok(text) if !text.trim().is_empty() => parse(text.trim()).map(Some),
+        _ => Ok(None),
+    }
+}
 
 /// The normalized host platform, computed on first use.
 pub(crate) fn host_platform() -> &'static Platform {
     static HOST: OnceLock<Platform> = OnceLock::new();
     HOST.get_or_init(|| {
+        if let Ok(Some(platform)) = host_override() {
+            return platform;
+        }
         let mut platform = Platform::new(go_os(std::env::consts::OS), go_arch());
         platform.variant = host_variant();
         normalize(platform)

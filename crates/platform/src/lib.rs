@@ -63,6 +63,7 @@ mod windows;
 
 pub use error::{ACCEPTED_FORMS, Error, ErrorKind, Result};
 pub use format::{format, format_all};
+pub use host::{HOST_PLATFORM_ENV, host_override};
 pub use matcher::{Matcher, PlatformMatcher, all, any, host, only, only_strict, ordered};
 pub use normalize::normalize;
 pub use parse::{parse, parse_all};

@@ -90,7 +90,8 @@ impl Platform {
     /// x86-64 Linux, `linux/arm/v7` on a Raspberry Pi OS, and so on.
     ///
     /// On 32-bit ARM Linux the variant is read once from `/proc/cpuinfo`, as
-    /// containerd does; on every other host nothing is read.
+    /// containerd does; on every other host nothing is read. A valid
+    /// [`HOST_PLATFORM_ENV`](crate::HOST_PLATFORM_ENV) takes precedence.
     pub fn host() -> Platform {
         host::host_platform().clone()
     }

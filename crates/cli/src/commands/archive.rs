@@ -3,12 +3,13 @@
 use std::io::Write as _;
 
 use anyhow::Context as _;
-use hoist::Platforms;
 
 use crate::args::{LoadArgs, SaveArgs};
 use crate::context::Context;
-use crate::inputs::{PlatformChoice, image_name, platform_choice};
-use crate::output::{print_line, size};
+use crate::diagnostic::note_image;
+use crate::exit::UsageError;
+use crate::inputs::{image_name, parse_reference, platform_choice};
+use crate::output::{print_line, rfc3339, size};
 
 /// `hoist save -o FILE REF... [--platform P]... [--all-platforms]`: the
 /// archive is written to a temporary file beside FILE and renamed over it
@@ -23,10 +24,10 @@ pub fn save(context: &Context, args: &SaveArgs) -> anyhow::Result<()> {
         .iter()
         .map(|r| image_name(r))
         .collect::<Result<Vec<_>, _>>()?;
-    let platforms = match platform_choice(&args.platforms)? {
-        PlatformChoice::Default | PlatformChoice::All => Platforms::All,
-        PlatformChoice::Only(list) => Platforms::Only(list),
-    };
+    let platforms = platform_choice(&args.platforms)?.or_host("saving", |text| eprintln!("{text}"));
+    if let [name] = names.as_slice() {
+        note_image(name);
+    }
     let store = context.open_store()?;
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let summary = if args.output.as_os_str() == "-" {
@@ -77,32 +78,61 @@ pub fn save(context: &Context, args: &SaveArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `hoist load -i FILE [-q]`: prints each name loaded.
+/// `hoist load -i FILE [--name REF] [-q]`: prints each name loaded, and
+/// says which images the archive left unnamed, how to name them, and until
+/// when their content is held.
 ///
 /// # Errors
 /// A missing or unreadable file, a malformed archive (nothing is named
-/// then), store errors.
+/// then), an invalid `--name` (exit 2), store errors.
 pub fn load(context: &Context, args: &LoadArgs) -> anyhow::Result<()> {
     let path = &args.input;
+    let name = args.name.as_deref().map(load_name).transpose()?;
     if !path.exists() {
         anyhow::bail!("cannot load {}: no such file", path.display());
     }
     let store = context.open_store()?;
     let report = store
-        .load_path(path, None)
+        .load_path(path, name.as_deref())
         .with_context(|| format!("loading {}", path.display()))?;
     if !args.quiet {
         eprintln!(
-            "loaded {} blobs from {}",
+            "loaded {} blobs from {} ({} already here)",
             report.loaded.blobs,
-            path.display()
+            path.display(),
+            report.loaded.blobs_present
         );
     }
     for name in &report.names {
         print_line(&format!("Loaded image: {name}"))?;
     }
-    if report.names.is_empty() && !args.quiet {
-        eprintln!("the archive names no image; its content is stored without a name");
+    if !report.unnamed.is_empty() && !args.quiet {
+        let held = match &report.held_by {
+            Some(held) => format!(
+                "; their content is held by lease {} until {}",
+                held.lease,
+                held.expires_at
+                    .map_or_else(|| "it is removed".to_owned(), rfc3339)
+            ),
+            None => String::new(),
+        };
+        eprintln!(
+            "the archive leaves {} image(s) unnamed: {}{held}; name them with \
+             `hoist load -i {} --name REPOSITORY` (each REPOSITORY:<tag>) or --name REPOSITORY:TAG for one",
+            report.unnamed.len(),
+            report.describe_unnamed(),
+            path.display()
+        );
     }
     Ok(())
+}
+
+/// `--name`: a repository stays a repository (normalized, no tag added);
+/// a reference with a tag or digest is normalized as any image name.
+fn load_name(text: &str) -> Result<String, UsageError> {
+    let last = text.rsplit('/').next().unwrap_or(text);
+    if last.contains([':', '@']) {
+        return image_name(text);
+    }
+    Ok(parse_reference(text)?.repo().to_string())
 }

@@ -3,16 +3,17 @@
 use std::io::{IsTerminal as _, Read as _};
 
 use anyhow::{Context as _, bail};
+use hoist::Store;
 use hoist::image::{EntryKind, LocalState, PlatformReport, ReportEntry};
 use hoist::platform::Matcher as _;
-use hoist::{Platforms, Store};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::args::{Format, ImageConvertArgs, ImageInspectArgs, ImagePlatformsArgs, ImagePruneArgs};
 use crate::context::Context;
+use crate::diagnostic::note_image;
 use crate::exit::UsageError;
-use crate::inputs::{PlatformChoice, image_name, parse_platform, platform_choice};
+use crate::inputs::{image_name, parse_platform, platform_choice};
 use crate::output::{Table, print_json, print_line, rfc3339, size};
 
 /// One manifest of an image, as `image platforms --format json` prints it.
@@ -256,17 +257,9 @@ fn parse_json(bytes: &[u8]) -> Value {
 pub fn convert(context: &Context, args: &ImageConvertArgs) -> anyhow::Result<()> {
     let source = image_name(&args.source)?;
     let destination = image_name(&args.destination)?;
-    let platforms = match platform_choice(&args.platforms)? {
-        PlatformChoice::Default => {
-            return Err(UsageError(
-                "image convert needs --platform P (repeat or comma list) or --all-platforms"
-                    .to_owned(),
-            )
-            .into());
-        }
-        PlatformChoice::All => Platforms::All,
-        PlatformChoice::Only(list) => Platforms::Only(list),
-    };
+    let platforms =
+        platform_choice(&args.platforms)?.or_host("converting", |text| eprintln!("{text}"));
+    note_image(&source);
     let store = context.open_store()?;
     let reduced = store
         .reduce(&source, &platforms, &destination, false)

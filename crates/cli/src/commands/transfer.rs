@@ -4,31 +4,14 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use hoist::platform::Platform;
-use hoist::{Platforms, PullOptions, PushOptions, PushReport};
+use hoist::{PullOptions, PushOptions, PushReport};
 
 use crate::args::{CopyArgs, PullArgs, PushArgs};
 use crate::context::Context;
-use crate::diagnostic::note_registry;
-use crate::inputs::{PlatformChoice, parse_reference, platform_choice};
+use crate::diagnostic::{note_image, note_registry};
+use crate::inputs::{parse_reference, platform_choice};
 use crate::output::{print_line, size};
 use crate::progress::Progress;
-
-/// What a platform flag means for pull and push: no flag is the host's
-/// platform, as nerdctl does, and the command says so.
-fn host_default(choice: PlatformChoice, progress: &Progress, verb: &str) -> Platforms {
-    match choice {
-        PlatformChoice::Default => {
-            progress.note(&format!(
-                "{verb} for this machine's platform {} (use --platform P or --all-platforms for others)",
-                Platform::host()
-            ));
-            Platforms::Host
-        }
-        PlatformChoice::All => Platforms::All,
-        PlatformChoice::Only(list) => Platforms::Only(list),
-    }
-}
 
 /// `hoist pull REF [--platform P]... [--all-platforms] [-q]`.
 ///
@@ -40,7 +23,7 @@ pub fn pull(context: &Context, args: &PullArgs) -> anyhow::Result<()> {
     let choice = platform_choice(&args.platforms)?;
     note_registry(reference.registry());
     let progress = Arc::new(Progress::new(args.quiet));
-    let platforms = host_default(choice, &progress, "pulling");
+    let platforms = choice.or_host("pulling", |text| progress.note(text));
     let store = context.open_store()?;
     let runtime = context.runtime()?;
     let options = PullOptions::new(platforms);
@@ -73,10 +56,11 @@ pub fn push(context: &Context, args: &PushArgs) -> anyhow::Result<()> {
     let choice = platform_choice(&args.platforms)?;
     note_registry(reference.registry());
     let progress = Arc::new(Progress::new(args.quiet));
-    let platforms = host_default(choice, &progress, "pushing");
+    let platforms = choice.or_host("pushing", |text| progress.note(text));
     let store = context.open_store()?;
     let runtime = context.runtime()?;
     let name = reference.to_string();
+    note_image(&name);
     let reduced = !platforms.is_all();
     let report = runtime
         .block_on(store.push(&name, None, &PushOptions::new(platforms), progress.clone()))
@@ -99,12 +83,10 @@ pub fn push(context: &Context, args: &PushArgs) -> anyhow::Result<()> {
 pub fn copy(context: &Context, args: &CopyArgs) -> anyhow::Result<()> {
     let source = parse_reference(&args.source)?;
     let destination = parse_reference(&args.destination)?;
-    let platforms = match platform_choice(&args.platforms)? {
-        PlatformChoice::Default | PlatformChoice::All => Platforms::All,
-        PlatformChoice::Only(list) => Platforms::Only(list),
-    };
+    let choice = platform_choice(&args.platforms)?;
     note_registry(destination.registry());
     let progress = Arc::new(Progress::new(args.quiet));
+    let platforms = choice.or_host("copying", |text| progress.note(text));
     let store = context.open_store()?;
     let runtime = context.runtime()?;
     let report = runtime

@@ -7,5 +7,5 @@ mod platforms;
 mod reference;
 
 pub use duration::parse_duration;
-pub use platforms::{PlatformChoice, parse_platform, platform_choice, platform_list};
+pub use platforms::{parse_platform, platform_choice, platform_list};
 pub use reference::{image_name, parse_digest, parse_reference};

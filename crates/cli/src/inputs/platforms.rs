@@ -1,6 +1,7 @@
 //! `--platform` values: repeated flags and comma lists, parsed and
 //! normalized by `hoist::platform`.
 
+use hoist::Platforms;
 use hoist::platform::Platform;
 
 use crate::args::PlatformArgs;
@@ -9,7 +10,7 @@ use crate::exit::UsageError;
 /// Which platforms a command works on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlatformChoice {
-    /// No flag: the command's default (the host's platform for pull and push).
+    /// No flag: the command's default, this machine's platform.
     Default,
     /// The named platforms, in the order given, each once.
     Only(Vec<Platform>),
@@ -53,6 +54,25 @@ pub fn platform_choice(args: &PlatformArgs) -> Result<PlatformChoice, UsageError
     Ok(PlatformChoice::Only(platform_list(&args.platforms)?))
 }
 
+impl PlatformChoice {
+    /// What the choice means for a command: no flag is this machine's
+    /// platform for every command that takes `--platform`, as in nerdctl,
+    /// and the command says so through `say` (`verb` as in "pushing").
+    pub fn or_host(self, verb: &str, say: impl FnOnce(&str)) -> Platforms {
+        match self {
+            PlatformChoice::Default => {
+                say(&format!(
+                    "{verb} for this machine's platform {} (use --platform P or --all-platforms for others)",
+                    Platform::host()
+                ));
+                Platforms::Host
+            }
+            PlatformChoice::All => Platforms::All,
+            PlatformChoice::Only(list) => Platforms::Only(list),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,5 +104,21 @@ mod tests {
             all_platforms: true,
         };
         assert_eq!(platform_choice(&all).unwrap(), PlatformChoice::All);
+    }
+
+    #[test]
+    fn the_default_is_the_host_and_is_said() {
+        let mut said = String::new();
+        let platforms = PlatformChoice::Default.or_host("saving", |text| said = text.to_owned());
+        assert_eq!(platforms, Platforms::Host);
+        assert!(
+            said.starts_with("saving for this machine's platform "),
+            "{said}"
+        );
+        assert!(said.contains(&Platform::host().to_string()), "{said}");
+        let mut said_anything = false;
+        let platforms = PlatformChoice::All.or_host("saving", |_| said_anything = true);
+        assert_eq!(platforms, Platforms::All);
+        assert!(!said_anything);
     }
 }

@@ -82,7 +82,13 @@ fn load_reduce_save_and_collect_keep_what_the_slim_image_needs() {
     assert_eq!(slim[0]["digest"], slim_digest.as_str());
 
     let archive = env.path().join("slim.tar");
-    env.ok(&["save", "-o", archive.to_str().unwrap(), SLIM]);
+    env.ok(&[
+        "save",
+        "-o",
+        archive.to_str().unwrap(),
+        SLIM,
+        "--all-platforms",
+    ]);
     let other = Env::new();
     let out = other.ok(&["load", "-i", archive.to_str().unwrap()]);
     assert!(out.contains(SLIM), "{out}");

@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod completion;
+mod defaults;
 mod local;
 mod login;
 mod remote;

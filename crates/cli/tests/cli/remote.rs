@@ -91,7 +91,7 @@ fn push_pull_copy_and_remote_reads() {
     // Copy to a digest: the whole index, untagged, by that digest; a
     // subset cannot have it, and is refused before anything is sent.
     let pinned = format!("{host}/demo/pinned@{}", fixture.index.digest);
-    other.ok(&["copy", &app, &pinned]);
+    other.ok(&["copy", &app, &pinned, "--all-platforms"]);
     let remote = other.json(&["image", "platforms", "--remote", &pinned]);
     assert_eq!(remote["digest"], fixture.index.digest);
     let refused = format!("{host}/demo/refused@{}", fixture.index.digest);

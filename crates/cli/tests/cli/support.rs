@@ -13,13 +13,22 @@ pub const HOIST: &str = env!("CARGO_BIN_EXE_hoist");
 /// One test's world.
 pub struct Env {
     dir: TempDir,
+    /// The platform hoist takes this machine for (`HOIST_HOST_PLATFORM`);
+    /// the real one when `None`.
+    host: Option<String>,
 }
 
 impl Env {
     pub fn new() -> Env {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("home/.docker")).unwrap();
-        Env { dir }
+        Env { dir, host: None }
+    }
+
+    /// This env with hoist taking the machine for `platform`.
+    pub fn on_host(mut self, platform: &str) -> Env {
+        self.host = Some(platform.to_owned());
+        self
     }
 
     /// The temp dir everything lives in.
@@ -51,11 +60,15 @@ impl Env {
             .env_remove("HOIST_ROOT")
             .env_remove("HOIST_NAMESPACE")
             .env_remove("XDG_DATA_HOME")
+            .env_remove(hoist::platform::HOST_PLATFORM_ENV)
             .env("HOME", self.path().join("home"))
             .env("DOCKER_CONFIG", self.path().join("home/.docker"))
             .arg("--root")
             .arg(self.root())
             .args(args);
+        if let Some(host) = &self.host {
+            command.env(hoist::platform::HOST_PLATFORM_ENV, host);
+        }
         command
     }
 }

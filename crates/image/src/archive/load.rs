@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hoist_content::{
-    ContentWriter, Digest, Digester, Ingester, Labels, Manager, Provider, WriterOptions,
+    ContentWriter, Digest, Digester, Ingester, Labels, Manager, Provider, WriterOptions, Written,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -63,6 +63,10 @@ pub struct LoadedImage {
     /// `RepoTags` entry made fully qualified, or the prefix plus a bare tag);
     /// `None` when the archive gives none.
     pub name: Option<String>,
+    /// The archive's `org.opencontainers.image.ref.name` for it (a bare tag
+    /// such as `v1` for skopeo's and containerd's archives), so a caller can
+    /// say which entry it could not name.
+    pub ref_name: Option<String>,
     /// What the name should point at (name annotations removed).
     pub target: Descriptor,
 }
@@ -74,8 +78,12 @@ pub struct Loaded {
     pub format: ArchiveFormat,
     /// The images, in archive order; the caller creates the names.
     pub images: Vec<LoadedImage>,
-    /// How many blobs were written to the store (some may have been there already).
+    /// How many blobs were written to the store.
     pub blobs: usize,
+    /// How many of the archive's blobs the store held already: found by
+    /// digest, neither read nor written again. (Only blobs stored under
+    /// `blobs/<alg>/<hex>` are recognized before reading them.)
+    pub blobs_present: usize,
 }
 
 /// An archive entry once read: held in memory, or already in the store.
@@ -100,6 +108,7 @@ struct Contents {
     symlinks: BTreeMap<String, String>,
     memory: u64,
     blobs_written: usize,
+    blobs_present: usize,
 }
 
 impl Contents {
@@ -272,8 +281,10 @@ where
         let digest = Digest::sha256_of(&bytes);
         Held::Memory { bytes, digest }
     } else if let Some(digest) = layout::digest_of_blob_path(path) {
-        store_named_blob(store, path, entry, &digest, size)?;
-        contents.blobs_written += 1;
+        match store_named_blob(store, path, entry, &digest, size)? {
+            Written::Stored => contents.blobs_written += 1,
+            Written::AlreadyPresent => contents.blobs_present += 1,
+        }
         Held::Stored { digest, size }
     } else if size <= SMALL_ENTRY && contents.memory + size <= MEMORY_BUDGET {
         let bytes = read_capped(entry, size, SMALL_ENTRY, path)?;
@@ -307,7 +318,7 @@ fn store_named_blob<S, R>(
     entry: &mut R,
     digest: &Digest,
     size: u64,
-) -> Result<()>
+) -> Result<Written>
 where
     S: Ingester + ?Sized,
     R: Read,
@@ -438,6 +449,7 @@ where
             format: ArchiveFormat::OciLayout,
             images,
             blobs: contents.blobs_written,
+            blobs_present: contents.blobs_present,
         });
     }
     if let Some(Held::Memory { bytes, .. }) = contents.lookup(DOCKER_MANIFEST_FILE)?.cloned() {
@@ -446,6 +458,7 @@ where
             format: ArchiveFormat::DockerSave,
             images,
             blobs: contents.blobs_written,
+            blobs_present: contents.blobs_present,
         });
     }
     Err(Error::new(
@@ -490,10 +503,18 @@ where
             .unwrap_or_else(|| descriptor.digest.to_string());
         let walk = graph::walk(store, descriptor, &owner, &BTreeMap::new())?;
         missing.extend(walk.missing);
+        let ref_name = descriptor
+            .annotation(REF_NAME)
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned);
         let mut target = descriptor.clone();
         target.annotations.remove(IMAGE_NAME);
         target.annotations.remove(REF_NAME);
-        images.push(LoadedImage { name, target });
+        images.push(LoadedImage {
+            name,
+            ref_name,
+            target,
+        });
     }
     if !missing.is_empty() {
         return Err(Error::missing(
@@ -583,11 +604,16 @@ where
         }
         let tags = item.repo_tags.unwrap_or_default();
         if tags.is_empty() {
-            images.push(LoadedImage { name: None, target });
+            images.push(LoadedImage {
+                name: None,
+                ref_name: None,
+                target,
+            });
         } else {
             for tag in tags {
                 images.push(LoadedImage {
                     name: Some(names::normalize_docker(&tag)),
+                    ref_name: Some(tag.clone()),
                     target: target.clone(),
                 });
             }

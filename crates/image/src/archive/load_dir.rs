@@ -67,18 +67,28 @@ where
         .with_path(path)
         .with_source(e)
     })?;
-    let mut copied = 0;
+    let mut counts = Counts::default();
     if let Document::Index(parsed) = &parsed {
         for descriptor in parsed.manifests() {
-            copy_tree(store, &root, descriptor, 0, &mut copied)?;
+            copy_tree(store, &root, descriptor, 0, &mut counts)?;
         }
     }
     let images = finish_oci(store, index, options)?;
     Ok(Loaded {
         format: ArchiveFormat::OciLayout,
         images,
-        blobs: copied,
+        blobs: counts.copied,
+        blobs_present: counts.present,
     })
+}
+
+/// What a copy of the layout's blobs found.
+#[derive(Debug, Default)]
+struct Counts {
+    /// Blobs copied into the store.
+    copied: usize,
+    /// Blobs the store held already.
+    present: usize,
 }
 
 /// Copies `descriptor`'s blob and, for a document, its children.
@@ -87,7 +97,7 @@ fn copy_tree<S>(
     root: &Path,
     descriptor: &Descriptor,
     depth: usize,
-    copied: &mut usize,
+    counts: &mut Counts,
 ) -> Result<()>
 where
     S: Provider + Manager + Ingester + ?Sized,
@@ -106,6 +116,7 @@ where
         MediaKind::Index | MediaKind::Manifest
     );
     let document = if exists(store, &descriptor.digest)? {
+        counts.present += 1;
         if !is_document {
             return Ok(());
         }
@@ -115,7 +126,7 @@ where
             // Missing: the final walk reports it with the others.
             return Ok(());
         };
-        *copied += 1;
+        counts.copied += 1;
         if !is_document {
             let digest = &descriptor.digest;
             return hoist_content::write_blob(
@@ -126,6 +137,7 @@ where
                 descriptor.size,
                 Labels::new(),
             )
+            .map(drop)
             .map_err(|e| {
                 if e.is_failed_precondition() {
                     Error::new(
@@ -158,7 +170,7 @@ where
         document
     };
     for child in document.children() {
-        copy_tree(store, root, child, depth + 1, copied)?;
+        copy_tree(store, root, child, depth + 1, counts)?;
     }
     Ok(())
 }

@@ -23,12 +23,15 @@ use crate::store_io::canonical_json;
 /// Options of [`save`].
 #[derive(Debug, Clone)]
 pub struct SaveOptions {
-    /// The platforms to save. `None` (or [`hoist_platform::all`]) saves every
-    /// platform and the images' own indexes, byte for byte. Otherwise each
-    /// index is reduced, in the archive only, to the entries the matcher
-    /// accepts (and the attestations about them): a new index with its own
-    /// digest, as [`reduce`](crate::reduce) would write it.
-    pub platforms: Option<PlatformMatcher>,
+    /// The platforms to save of each image, one matcher per image in the
+    /// order of `images` (an empty list saves every image whole). A matcher
+    /// that accepts all ([`hoist_platform::all`]) saves its image's own index
+    /// byte for byte; any other reduces that index, in the archive only, to
+    /// the entries it accepts (and the attestations about them): a new index
+    /// with its own digest, as [`reduce`](crate::reduce) would write it. Each
+    /// image gets its own matcher because a choice such as "this machine's
+    /// platform" resolves to different entries in different indexes.
+    pub platforms: Vec<PlatformMatcher>,
     /// Also write Docker's `manifest.json` so `docker load` reads the archive
     /// (for images saved with exactly one platform, the way containerd does).
     /// On by default.
@@ -38,7 +41,7 @@ pub struct SaveOptions {
 impl Default for SaveOptions {
     fn default() -> Self {
         SaveOptions {
-            platforms: None,
+            platforms: Vec::new(),
             docker_manifest: true,
         }
     }
@@ -104,7 +107,16 @@ where
             "nothing to save: no images given",
         ));
     }
-    let chosen = options.platforms.as_ref().filter(|m| !m.is_all());
+    if !options.platforms.is_empty() && options.platforms.len() != images.len() {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "{} platform choices given for {} images: give one per image, or none",
+                options.platforms.len(),
+                images.len()
+            ),
+        ));
+    }
 
     let mut in_memory: BTreeMap<Digest, Document> = BTreeMap::new();
     let mut blobs: Vec<Descriptor> = Vec::new();
@@ -113,7 +125,8 @@ where
     // manifest digest -> (item, position) so names of one manifest share an item.
     let mut docker_items: Vec<(Digest, DockerItem)> = Vec::new();
 
-    for image in images {
+    for (position, image) in images.iter().enumerate() {
+        let chosen = options.platforms.get(position).filter(|m| !m.is_all());
         let target = match chosen {
             Some(matcher) => {
                 let plan = reduce::plan(store, image, matcher, false)?;

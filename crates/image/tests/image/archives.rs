@@ -104,7 +104,7 @@ fn saving_chosen_platforms_writes_the_reduced_index() {
     );
     let matcher = any([parse("linux/amd64").unwrap(), parse("linux/arm64").unwrap()]);
     let options = SaveOptions {
-        platforms: Some(matcher.clone()),
+        platforms: vec![matcher.clone()],
         ..SaveOptions::default()
     };
     let mut tar = Vec::new();
@@ -140,12 +140,12 @@ fn single_platform_saves_carry_dockers_manifest_json() {
             .attestations(),
     );
     let lone = build(&source.store, &Spec::new(&["linux/riscv64"]).flavor("lone"));
-    // The matcher applies to every image: arm64 of the index, the lone riscv64 whole.
+    // One matcher per image: arm64 of the index, the lone riscv64 whole.
     let options = SaveOptions {
-        platforms: Some(any([
-            parse("linux/arm64").unwrap(),
-            parse("linux/riscv64").unwrap(),
-        ])),
+        platforms: vec![
+            only_strict(parse("linux/arm64").unwrap()),
+            only_strict(parse("linux/riscv64").unwrap()),
+        ],
         ..SaveOptions::default()
     };
     let images = [built.image(), lone.platforms[0].image("example.com/lone:2")];
@@ -206,7 +206,7 @@ fn save_refuses_incomplete_images_listing_what_is_missing() {
     );
     // The complete platform alone saves.
     let options = SaveOptions {
-        platforms: Some(only_strict(parse("linux/amd64").unwrap())),
+        platforms: vec![only_strict(parse("linux/amd64").unwrap())],
         ..SaveOptions::default()
     };
     assert!(save(&t.store, &[built.image()], &options, &mut out).is_ok());
