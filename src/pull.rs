@@ -24,10 +24,6 @@ use crate::progress::{BlobEvent, Progress, Totals};
 use crate::store::{Store, WriteLease};
 use crate::transfer::{self, blocking};
 
-/// How many times one blob's download is attempted (each attempt resumes
-/// where the last stopped) before the pull gives up.
-const MAX_ATTEMPTS: u32 = 5;
-
 /// How many chunks of a download may wait for the writer thread: bounds
 /// memory at a few chunks per blob in flight.
 const CHUNKS_IN_FLIGHT: usize = 4;
@@ -430,13 +426,16 @@ async fn fetch_blob(
     let digest = blob.digest.clone();
     let media_type = blob.media_type.clone();
     let size = blob.size;
+    // One policy bounds every request for this blob: the client sends each
+    // download once, and this loop resumes it at the writer's offset.
+    let policy = client.retry_policy();
     let mut attempt = 0;
     let mut downloaded = 0u64;
     let mut last_error: Option<Error> = None;
-    while attempt < MAX_ATTEMPTS {
+    while attempt < policy.attempts.max(1) {
         attempt += 1;
         if attempt > 1 {
-            tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
+            tokio::time::sleep(policy.backoff(attempt - 1)).await;
         }
         let Some(writer) =
             open_writer(content, &digest, size, progress.as_ref(), &media_type).await?
@@ -500,7 +499,7 @@ async fn fetch_blob(
     Err(last_error
         .unwrap_or_else(|| Error::internal(format!("no attempt made to fetch {digest}")))
         .context(format!(
-            "fetching {digest} from {repository} failed after {MAX_ATTEMPTS} attempts"
+            "fetching {digest} from {repository} failed after {attempt} attempts"
         )))
 }
 
@@ -584,7 +583,7 @@ async fn download(
     if offset == size {
         return (Some(writer), Ok(0));
     }
-    let mut stream = match client.fetch_blob(repository, digest, offset).await {
+    let mut stream = match client.fetch_blob_attempt(repository, digest, offset).await {
         Ok(stream) => stream,
         Err(error) => return (Some(writer), Err((error.into(), 0))),
     };

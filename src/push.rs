@@ -36,10 +36,14 @@ pub struct PushOptions {
     pub platforms: Platforms,
     /// How many blobs to upload at once; the store's default when `None`.
     pub concurrency: Option<usize>,
+    /// Skip reading the destination back after the push (on by default:
+    /// the tag must resolve to what was pushed and, for an index, list
+    /// exactly the pushed platforms).
+    pub no_read_back: bool,
 }
 
 impl PushOptions {
-    /// Pushes `platforms`.
+    /// Pushes `platforms`, reading the destination back once at the end.
     pub fn new(platforms: Platforms) -> PushOptions {
         PushOptions {
             platforms,
@@ -224,7 +228,9 @@ impl Store {
                 ),
             ));
         }
-        read_back(&client, destination, &plan).await?;
+        if !options.no_read_back {
+            read_back(&client, destination, &plan).await?;
+        }
         Ok(report)
     }
 }

@@ -166,3 +166,36 @@ async fn always_corrupted_fails_cleanly_and_commits_nothing() {
     assert!(store.leases().unwrap().is_empty());
     assert!(store.fsck().unwrap().is_clean());
 }
+
+/// A blob the registry keeps refusing is asked for exactly as often as the
+/// client's one `RetryPolicy` allows: the pull's resumption and the
+/// client's retries share that budget instead of multiplying it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_for_a_blob_counts_against_one_retry_policy() {
+    if skip() {
+        return;
+    }
+    let Outcome {
+        result,
+        store,
+        proxy,
+        layer,
+        _dir,
+        _registry,
+    } = pull_with(FaultKind::Status { code: 503 }, 1_000).await;
+    let error = result.unwrap_err();
+    let attempts = hoist::remote::RetryPolicy::default().attempts;
+    assert!(
+        error
+            .to_string()
+            .contains(&format!("after {attempts} attempts")),
+        "{error}"
+    );
+    let asked = proxy
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.contains(&layer))
+        .count();
+    assert_eq!(asked, attempts as usize, "{:#?}", proxy.requests());
+    assert!(store.list_images(None).unwrap().is_empty());
+}

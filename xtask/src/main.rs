@@ -79,7 +79,14 @@ fn ci() -> Result<(), String> {
     // skopeo, umoci, containerd) that is missing fails its tests instead of
     // skipping them, so a green `cargo xtask ci` always ran every test.
     run(cargo()
-        .args(["nextest", "run", "--workspace", "--locked", "--profile", "ci"])
+        .args([
+            "nextest",
+            "run",
+            "--workspace",
+            "--locked",
+            "--profile",
+            "ci",
+        ])
         .env("CI", "true"))?;
     run(cargo()
         .args(["test", "--workspace", "--doc", "--locked"])

@@ -228,7 +228,33 @@ impl Client {
             repository.registry(),
             Need::Pull,
             move |target| async move {
-                self.fetch_blob_at(&target, repository, digest, offset)
+                self.fetch_blob_at(&target, repository, digest, offset, true)
+                    .await
+            },
+        )
+        .await
+    }
+
+    /// [`Client::fetch_blob`] with one request per host tried and no retry
+    /// of its own: for a caller that resumes an interrupted download itself
+    /// (at the offset its writer reached) and so counts every attempt, of
+    /// the request and of the resumption alike, against one
+    /// [`RetryPolicy`](crate::RetryPolicy) ([`Client::retry_policy`]).
+    ///
+    /// # Errors
+    /// As [`Client::fetch_blob`]; a server error or a broken connection is
+    /// returned at once, retryable ([`Error::is_retryable`]).
+    pub async fn fetch_blob_attempt(
+        &self,
+        repository: &Repository,
+        digest: &Digest,
+        offset: u64,
+    ) -> Result<BlobStream> {
+        self.on_targets(
+            repository.registry(),
+            Need::Pull,
+            move |target| async move {
+                self.fetch_blob_at(&target, repository, digest, offset, false)
                     .await
             },
         )
@@ -241,12 +267,16 @@ impl Client {
         repository: &Repository,
         digest: &Digest,
         offset: u64,
+        retry: bool,
     ) -> Result<BlobStream> {
         let context = format!("downloading blob {digest} from {repository}");
         let scopes = Scopes::pull(repository.name());
         let range = (offset > 0).then(|| format!("bytes={offset}-"));
         let url = target.url(&format!("/{}/blobs/{digest}", repository.name()))?;
         let mut call = Call::new(Method::GET, url.clone(), scopes.clone(), context.clone());
+        if !retry {
+            call = call.once();
+        }
         if let Some(range) = &range {
             call = call.header("Range", range.clone());
         }

@@ -194,6 +194,9 @@ pub(crate) struct Call {
     pub(crate) scopes: Scopes,
     pub(crate) context: String,
     pub(crate) progress: Progress,
+    /// Retry server errors and broken connections within the client's
+    /// [`RetryPolicy`]; off for callers that retry (and resume) themselves.
+    pub(crate) retry: bool,
 }
 
 impl Call {
@@ -206,7 +209,14 @@ impl Call {
             scopes,
             context,
             progress: Progress::new(),
+            retry: true,
         }
+    }
+
+    /// Sends the call once: the caller retries within the same policy.
+    pub(crate) fn once(mut self) -> Call {
+        self.retry = false;
+        self
     }
 
     pub(crate) fn header(mut self, name: &'static str, value: impl Into<String>) -> Call {
@@ -257,6 +267,12 @@ impl Client {
     /// The options this client was made with.
     pub fn options(&self) -> &ClientOptions {
         &self.inner.options
+    }
+
+    /// How often, and with what pauses, a request is tried: by this client,
+    /// and by callers that resume downloads themselves.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.options.retry
     }
 
     fn registry_state(&self, registry: &str) -> Result<Arc<RegistryState>> {
@@ -402,6 +418,11 @@ impl Client {
         mut call: Call,
     ) -> Result<reqwest::Response> {
         let options = &self.inner.options;
+        let attempts = if call.retry {
+            options.retry.attempts
+        } else {
+            1
+        };
         let mut attempt = 0u32;
         let mut challenged = false;
         loop {
@@ -444,7 +465,7 @@ impl Client {
             let response = match send_watched(builder, &call.progress, options.idle_timeout).await {
                 Ok(response) => response,
                 Err(e) => {
-                    if e.retryable() && replayable && attempt < options.retry.attempts {
+                    if e.retryable() && replayable && attempt < attempts {
                         tracing::debug!(context = %call.context, attempt, "retrying after a transport error");
                         tokio::time::sleep(options.retry.backoff(attempt)).await;
                         continue;
@@ -469,7 +490,7 @@ impl Client {
                     .refused(target, response, call.context, &auth, challenge)
                     .await);
             }
-            if retryable_status(status) && replayable && attempt < options.retry.attempts {
+            if retryable_status(status) && replayable && attempt < attempts {
                 let wait = retry_after(&response)
                     .unwrap_or_else(|| options.retry.backoff(attempt))
                     .min(options.retry.max_backoff);

@@ -40,7 +40,7 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// The wait before attempt `attempt + 1` (attempt counts from 1), with
     /// up to 25% jitter so parallel downloads do not retry in lockstep.
-    pub(crate) fn backoff(&self, attempt: u32) -> Duration {
+    pub fn backoff(&self, attempt: u32) -> Duration {
         let exponent = attempt.saturating_sub(1).min(16);
         let base = self
             .initial_backoff

@@ -67,7 +67,10 @@ fn an_archive_named_by_a_bare_tag_is_held_then_named_without_moving_anything_aga
     let blobs = env.json(&["content", "ls"]).as_array().unwrap().len();
     let gc = env.json(&["gc"]);
     assert!(gc["blobs"].as_array().unwrap().is_empty(), "{gc}");
-    assert_eq!(env.json(&["content", "ls"]).as_array().unwrap().len(), blobs);
+    assert_eq!(
+        env.json(&["content", "ls"]).as_array().unwrap().len(),
+        blobs
+    );
 
     // Named by repository: REPOSITORY:<tag>, and no blob is written again.
     let output = env
@@ -81,7 +84,9 @@ fn an_archive_named_by_a_bare_tag_is_held_then_named_without_moving_anything_aga
         "Loaded image: example.com/team/app:v1"
     );
     assert!(
-        stderr.contains(&format!("loaded 0 blobs from {archive} ({blobs} already here)")),
+        stderr.contains(&format!(
+            "loaded 0 blobs from {archive} ({blobs} already here)"
+        )),
         "{stderr}"
     );
     let images = env.json(&["images"]);
@@ -90,7 +95,14 @@ fn an_archive_named_by_a_bare_tag_is_held_then_named_without_moving_anything_aga
     assert_eq!(images[0]["platforms_complete"], 2);
 
     // A full reference names the archive's one unnamed image.
-    env.ok(&["load", "-q", "-i", &archive, "--name", "example.com/other:2"]);
+    env.ok(&[
+        "load",
+        "-q",
+        "-i",
+        &archive,
+        "--name",
+        "example.com/other:2",
+    ]);
     let named: Vec<String> = env
         .json(&["images"])
         .as_array()
@@ -98,7 +110,10 @@ fn an_archive_named_by_a_bare_tag_is_held_then_named_without_moving_anything_aga
         .iter()
         .map(|i| i["name"].as_str().unwrap().to_owned())
         .collect();
-    assert!(named.contains(&"example.com/other:2".to_owned()), "{named:?}");
+    assert!(
+        named.contains(&"example.com/other:2".to_owned()),
+        "{named:?}"
+    );
 }
 
 #[test]
@@ -111,7 +126,13 @@ fn a_bad_name_is_refused_before_anything_is_stored() {
         &platforms(82, &["linux/amd64"]),
     );
     let line = env.fails(
-        &["load", "-i", archive.to_str().unwrap(), "--name", "Bad/Name"],
+        &[
+            "load",
+            "-i",
+            archive.to_str().unwrap(),
+            "--name",
+            "Bad/Name",
+        ],
         2,
     );
     assert!(line.contains("Bad/Name"), "{line}");

@@ -140,3 +140,48 @@ fn progress_is_live_on_a_terminal() {
     );
     assert_eq!(other.json(&["images"])[0]["platforms_complete"], 4);
 }
+
+/// A push reads its tag back exactly once (the facade's check that it
+/// resolves to the pushed index listing exactly the pushed platforms), and
+/// not at all with `--no-verify`.
+#[test]
+fn push_reads_the_tag_back_once() {
+    let Some(registry) = plain_registry() else {
+        return;
+    };
+    let proxy = hoist_testkit::FaultProxy::start(&registry.host()).unwrap();
+    let seeded = format!("{}/demo/src:1", registry.host());
+    let env = Env::new();
+    env.seed(&seeded, &four_platforms(12), &["--all-platforms"]);
+    let tag_reads = |tag: &str| {
+        proxy
+            .requests()
+            .iter()
+            .filter(|r| {
+                (r.method == "GET" || r.method == "HEAD")
+                    && r.path.ends_with(&format!("/manifests/{tag}"))
+            })
+            .count()
+    };
+    let pushed = format!("{}/demo/app:checked", proxy.host());
+    env.ok(&["tag", &seeded, &pushed]);
+    env.ok(&[
+        "push",
+        "-q",
+        &pushed,
+        "--platform",
+        "linux/amd64,linux/arm64",
+    ]);
+    assert_eq!(tag_reads("checked"), 1, "{:#?}", proxy.requests());
+    let unchecked = format!("{}/demo/app:unchecked", proxy.host());
+    env.ok(&["tag", &seeded, &unchecked]);
+    env.ok(&[
+        "push",
+        "-q",
+        &unchecked,
+        "--platform",
+        "linux/amd64,linux/arm64",
+        "--no-verify",
+    ]);
+    assert_eq!(tag_reads("unchecked"), 0, "{:#?}", proxy.requests());
+}
