@@ -13,8 +13,8 @@
 
 use std::fmt;
 
-use hoist_content::{Manager, Provider};
-use hoist_image::{Entry, Image};
+use hoist_content::{Digest, Manager, Provider};
+use hoist_image::{Entry, EntryKind, Image};
 use hoist_platform::{Platform, PlatformMatcher};
 
 use crate::error::Result;
@@ -56,7 +56,9 @@ impl fmt::Display for Platforms {
 /// A platform choice resolved against one image.
 #[derive(Debug, Clone)]
 pub(crate) struct Selection {
-    /// The chosen entries, in index order, each once.
+    /// The chosen entries, in index order, each once, followed by the
+    /// attestation manifests about them (buildx's provenance and SBOMs,
+    /// which travel with the platforms they describe).
     pub entries: Vec<Entry>,
     /// Accepts exactly the chosen entries' platforms, never a fallback;
     /// [`hoist_platform::all`] for [`Platforms::All`].
@@ -75,7 +77,7 @@ pub(crate) fn resolve<S: Provider + Manager + ?Sized>(
     image: &Image,
     platforms: &Platforms,
 ) -> Result<Selection> {
-    let entries = select(store, image, platforms)?;
+    let mut entries = select(store, image, platforms)?;
     let matcher = match platforms {
         Platforms::All => hoist_platform::all(),
         // A lone manifest whose platform cannot be told was taken as it is;
@@ -87,6 +89,16 @@ pub(crate) fn resolve<S: Provider + Manager + ?Sized>(
             hoist_platform::any(entries.iter().filter_map(|e| e.platform().cloned()))
         }
     };
+    if !platforms.is_all() {
+        let chosen: Vec<Digest> = entries
+            .iter()
+            .map(|e| e.descriptor.digest.clone())
+            .collect();
+        let report = hoist_image::platform_report(store, image)?;
+        entries.extend(report.entries.into_iter().map(|row| row.entry).filter(|entry| {
+            matches!(&entry.kind, EntryKind::Attestation { subject: Some(subject) } if chosen.contains(subject))
+        }));
+    }
     Ok(Selection { entries, matcher })
 }
 

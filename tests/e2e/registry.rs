@@ -551,3 +551,76 @@ async fn push_to_a_digest_needs_that_digest_and_tags_nothing() {
         *index
     );
 }
+
+/// buildx's attestation manifests travel with the platforms they describe:
+/// a pull of one platform fetches that platform's attestation (and only
+/// its), and a push of that platform keeps it, digests unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attestations_follow_the_platforms_pulled_and_pushed() {
+    let Some(registry) = registry() else { return };
+    let fixture = hoist_testkit::Fixture::generate(
+        &hoist_testkit::FixtureSpec::four_platforms(19, 32 * 1024, 4096).with_attestations(),
+    )
+    .unwrap();
+    let reference = format!("{}/team/attested:1", registry.host());
+    seed(&fixture, &reference).await;
+    let arm64 = &fixture.images[1];
+    assert_eq!(arm64.platform.to_text(), "linux/arm64/v8");
+    let attestation = arm64.attestation.as_ref().unwrap();
+
+    let (_dir, store) = store();
+    let options = PullOptions::new(Platforms::Only(vec![parse("linux/arm64").unwrap()]));
+    let report = store.pull(&reference, &options, quiet()).await.unwrap();
+    let fetched: Vec<String> = report
+        .manifests
+        .iter()
+        .map(|e| e.descriptor.digest.to_string())
+        .collect();
+    assert_eq!(
+        fetched,
+        [
+            arm64.manifest.digest.clone(),
+            attestation.manifest.digest.clone()
+        ]
+    );
+    for blob in [
+        &attestation.manifest,
+        &attestation.config,
+        &attestation.statement,
+    ] {
+        assert!(
+            store.content_info(&blob.digest.parse().unwrap()).is_ok(),
+            "{blob:?}"
+        );
+    }
+    for other in [&fixture.images[0], &fixture.images[2], &fixture.images[3]] {
+        let other = other.attestation.as_ref().unwrap();
+        assert!(
+            store
+                .content_info(&other.manifest.digest.parse().unwrap())
+                .is_err(),
+            "another platform's attestation was fetched"
+        );
+    }
+
+    // Pushed as that platform alone: the index lists it and its attestation.
+    let pushed = format!("{}/team/attested:arm64", registry.host());
+    let options = PushOptions::new(Platforms::Only(vec![parse("linux/arm64").unwrap()]));
+    store
+        .push(&report.name, Some(&pushed), &options, quiet())
+        .await
+        .unwrap();
+    let remote = store.remote_platforms(&pushed).await.unwrap();
+    let listed: Vec<(String, bool)> = remote
+        .entries
+        .iter()
+        .map(|e| (e.descriptor.digest.to_string(), e.attestation))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (arm64.manifest.digest.clone(), false),
+            (attestation.manifest.digest.clone(), true)
+        ]
+    );
+}

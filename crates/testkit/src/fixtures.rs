@@ -108,6 +108,11 @@ pub struct FixtureSpec {
     pub docker_media_types: bool,
     /// gzip level, 0 (stored) to 9.
     pub compression_level: u32,
+    /// Give every platform a buildx-style attestation manifest (an in-toto
+    /// provenance statement, platform `unknown/unknown`, annotated
+    /// `vnd.docker.reference.digest`), listed after the platforms as buildx
+    /// lists them.
+    pub attestations: bool,
 }
 
 impl FixtureSpec {
@@ -131,7 +136,15 @@ impl FixtureSpec {
             layer_size: own,
             docker_media_types: false,
             compression_level: 0,
+            attestations: false,
         }
+    }
+
+    /// The same spec with buildx-style attestations.
+    #[must_use]
+    pub fn with_attestations(mut self) -> FixtureSpec {
+        self.attestations = true;
+        self
     }
 }
 
@@ -191,7 +204,64 @@ pub struct FixtureImage {
     pub config: FixtureBlob,
     /// Its manifest.
     pub manifest: FixtureBlob,
+    /// Its attestation manifest, when the spec asks for attestations.
+    pub attestation: Option<FixtureAttestation>,
 }
+
+/// A buildx-style attestation manifest about one platform's manifest.
+#[derive(Debug, Clone)]
+pub struct FixtureAttestation {
+    /// The in-toto statement (its one layer).
+    pub statement: FixtureBlob,
+    /// Its config (`unknown/unknown`).
+    pub config: FixtureBlob,
+    /// The attestation manifest.
+    pub manifest: FixtureBlob,
+}
+
+impl FixtureAttestation {
+    fn generate(subject: &FixtureBlob) -> Result<FixtureAttestation> {
+        let statement = serde_json::json!({
+            "_type": "https://in-toto.io/Statement/v0.1",
+            "predicateType": "https://slsa.dev/provenance/v0.2",
+            "subject": [{ "name": "fixture", "digest": { "sha256": subject.digest.trim_start_matches("sha256:") } }],
+        });
+        let statement = FixtureBlob::new(IN_TOTO, to_bytes(&statement)?);
+        let config = serde_json::json!({
+            "architecture": "unknown", "os": "unknown", "config": {},
+            "rootfs": { "type": "layers", "diff_ids": [] },
+        });
+        let config = FixtureBlob::new(oci::CONFIG, to_bytes(&config)?);
+        let mut layer = statement.descriptor();
+        layer["annotations"] =
+            serde_json::json!({ "in-toto.io/predicate-type": "https://slsa.dev/provenance/v0.2" });
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": oci::MANIFEST,
+            "config": config.descriptor(),
+            "layers": [layer],
+        });
+        Ok(FixtureAttestation {
+            statement,
+            config,
+            manifest: FixtureBlob::new(oci::MANIFEST, to_bytes(&manifest)?),
+        })
+    }
+
+    /// Its entry in the index, as buildx writes it.
+    fn index_entry(&self, subject: &FixtureBlob) -> serde_json::Value {
+        let mut descriptor = self.manifest.descriptor();
+        descriptor["platform"] = serde_json::json!({ "os": "unknown", "architecture": "unknown" });
+        descriptor["annotations"] = serde_json::json!({
+            "vnd.docker.reference.digest": subject.digest,
+            "vnd.docker.reference.type": "attestation-manifest",
+        });
+        descriptor
+    }
+}
+
+/// The media type of an in-toto statement.
+const IN_TOTO: &str = "application/vnd.in-toto+json";
 
 /// A generated multi-platform image.
 #[derive(Debug, Clone)]
@@ -255,21 +325,32 @@ impl Fixture {
                 "layers": layers.iter().map(FixtureBlob::descriptor).collect::<Vec<_>>(),
             });
             let manifest = FixtureBlob::new(manifest_type, to_bytes(&manifest)?);
+            let attestation = if spec.attestations {
+                Some(FixtureAttestation::generate(&manifest)?)
+            } else {
+                None
+            };
             images.push(FixtureImage {
                 platform: platform.clone(),
                 layers,
                 config,
                 manifest,
+                attestation,
             });
         }
+        let platforms = images.iter().map(|image| {
+            let mut descriptor = image.manifest.descriptor();
+            descriptor["platform"] = image.platform.json();
+            descriptor
+        });
+        let attestations = images.iter().filter_map(|image| {
+            let attestation = image.attestation.as_ref()?;
+            Some(attestation.index_entry(&image.manifest))
+        });
         let index = serde_json::json!({
             "schemaVersion": 2,
             "mediaType": index_type,
-            "manifests": images.iter().map(|image| {
-                let mut descriptor = image.manifest.descriptor();
-                descriptor["platform"] = image.platform.json();
-                descriptor
-            }).collect::<Vec<_>>(),
+            "manifests": platforms.chain(attestations).collect::<Vec<_>>(),
         });
         Ok(Fixture {
             index: FixtureBlob::new(index_type, to_bytes(&index)?),
@@ -277,13 +358,23 @@ impl Fixture {
         })
     }
 
-    /// Every distinct blob: layers, configs, manifests, then the index; a
-    /// blob shared by several platforms appears once.
+    /// Every distinct blob: layers, configs, manifests (attestations after
+    /// their platform's), then the index; a blob shared by several
+    /// platforms appears once.
     pub fn blobs(&self) -> Vec<&FixtureBlob> {
         let mut seen = std::collections::HashSet::new();
         let mut out = Vec::new();
         for image in &self.images {
-            for blob in image.layers.iter().chain([&image.config, &image.manifest]) {
+            let attestation = image
+                .attestation
+                .iter()
+                .flat_map(|a| [&a.statement, &a.config, &a.manifest]);
+            for blob in image
+                .layers
+                .iter()
+                .chain([&image.config, &image.manifest])
+                .chain(attestation)
+            {
                 if seen.insert(blob.digest.clone()) {
                     out.push(blob);
                 }

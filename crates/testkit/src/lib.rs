@@ -46,7 +46,10 @@ mod tools;
 
 pub use containerd::Containerd;
 pub use error::{Error, Result};
-pub use fixtures::{Fixture, FixtureBlob, FixtureImage, FixturePlatform, FixtureSpec, docker, oci};
+pub use fixtures::{
+    Fixture, FixtureAttestation, FixtureBlob, FixtureImage, FixturePlatform, FixtureSpec, docker,
+    oci,
+};
 pub use issuer::{ISSUER, IssuerOptions, IssuerStats, SERVICE, TestUser, TokenIssuer};
 pub use pki::{
     ServerCertificates, SigningIdentity, make_server_certificates, make_signing_identity,
