@@ -8,7 +8,6 @@ use hoist_image::{CheckReport, Document, PlatformReport};
 use hoist_meta::ImageFilter;
 use hoist_platform::Platform;
 
-use crate::descriptor;
 use crate::error::Result;
 use crate::platforms::{self, Platforms};
 use crate::store::Store;
@@ -32,7 +31,7 @@ impl ImageRecord {
     pub(crate) fn from_meta(record: &hoist_meta::Image) -> ImageRecord {
         ImageRecord {
             name: record.name.clone(),
-            target: descriptor::from_meta(&record.target),
+            target: record.target.clone(),
             labels: record.labels.clone(),
             created_at: record.created_at,
             updated_at: record.updated_at,

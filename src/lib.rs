@@ -34,7 +34,6 @@
 mod admin;
 mod archive;
 mod copy;
-mod descriptor;
 mod error;
 mod images;
 mod options;
@@ -64,5 +63,6 @@ pub use verify::{RemoteEntry, RemoteReport, VerifyReport};
 pub use hoist_content as content;
 pub use hoist_image as image;
 pub use hoist_meta as meta;
+pub use hoist_oci as oci;
 pub use hoist_platform as platform;
 pub use hoist_remote as remote;

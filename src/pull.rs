@@ -17,7 +17,6 @@ use hoist_meta::{Content, MetaWriter};
 use hoist_platform::Platform;
 use hoist_remote::{Client, Reference, Repository};
 
-use crate::descriptor;
 use crate::error::{Error, ErrorKind, Result};
 use crate::platforms::{self, Platforms};
 use crate::progress::{BlobEvent, Progress, Totals};
@@ -152,7 +151,7 @@ impl Store {
         let repository = reference.repo();
         let content = lease.content();
         let top = client.get_manifest(reference).await?;
-        let target = descriptor::from_remote(&top.descriptor);
+        let target = top.descriptor.clone();
         let document = Document::parse(top.bytes.to_vec(), &target)?;
         let image = Image::new(name, target.clone());
         let concurrency = options.concurrency.unwrap_or(self.options().concurrency);
@@ -247,9 +246,9 @@ impl Store {
     }
 }
 
-/// How deep indexes may nest inside the pulled one (hoist-image reads no
-/// deeper either).
-pub(crate) const MAX_NESTED_INDEXES: usize = 8;
+/// How deep indexes may nest inside the pulled one: the one limit every
+/// walker in hoist uses (hoist-image reads no deeper either).
+pub(crate) const MAX_NESTED_INDEXES: usize = hoist_oci::MAX_NESTING;
 
 /// The error for an index found nested [`MAX_NESTED_INDEXES`] deep in
 /// `repository`.

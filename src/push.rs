@@ -332,7 +332,7 @@ async fn read_back(client: &Client, destination: &Reference, plan: &Plan) -> Res
     if let Document::Index(_) = &plan.top {
         let repository = destination.repo();
         let manifest = client.fetch_manifest(&repository, &resolved.digest).await?;
-        let descriptor = crate::descriptor::from_remote(&manifest.descriptor);
+        let descriptor = manifest.descriptor.clone();
         let document = Document::parse(manifest.bytes.to_vec(), &descriptor)?;
         let listed: BTreeSet<String> = remote_entries(client, &repository, &document)
             .await?

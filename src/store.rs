@@ -159,7 +159,9 @@ impl Store {
         target: &hoist_image::Descriptor,
     ) -> Result<hoist_meta::Image> {
         let images = self.inner.namespace.images();
-        let target = crate::descriptor::to_meta(target);
+        // The record keeps what names a document (media type, digest, size,
+        // annotations); an index entry's platform stays the index's.
+        let target = target.clone();
         match images.create(hoist_meta::Image::new(name, target.clone())) {
             Ok(image) => Ok(image),
             Err(error) if error.is_already_exists() => {

@@ -7,7 +7,6 @@ use hoist_image::media_type::{self, MediaKind};
 use hoist_platform::Platform;
 use hoist_remote::{Client, Repository};
 
-use crate::descriptor;
 use crate::error::{Error, ErrorKind, Result};
 use crate::pull::{MAX_NESTED_INDEXES, nested_too_deep};
 use crate::store::Store;
@@ -129,7 +128,7 @@ impl Store {
         let reference = transfer::parse_reference(reference)?;
         let client = self.client()?;
         let manifest = client.get_manifest(&reference).await?;
-        let target = descriptor::from_remote(&manifest.descriptor);
+        let target = manifest.descriptor.clone();
         let document = Document::parse(manifest.bytes.to_vec(), &target)?;
         let entries = remote_entries(&client, &reference.repo(), &document).await?;
         Ok(RemoteReport {

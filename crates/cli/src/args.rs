@@ -305,7 +305,7 @@ pub struct LoadArgs {
     pub input: PathBuf,
     /// Name what the archive leaves unnamed (entries named only by a bare
     /// tag, as `skopeo copy … oci-archive:FILE:TAG` writes them): a
-    /// repository (example.com/app) names each example.com/app:<tag>; a
+    /// repository (example.com/app) names each `example.com/app:TAG`; a
     /// reference with a tag names the archive's one unnamed image.
     #[arg(long, value_name = "REF")]
     pub name: Option<String>,

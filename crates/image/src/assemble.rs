@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use hoist_content::{Ingester, Manager, Provider};
 use serde_json::{Map, Value};
 
-use crate::descriptor::Descriptor;
+use crate::Descriptor;
 use crate::document::Document;
 use crate::error::{Detail, Error, ErrorKind, Result};
 use crate::image::{self, Entry, EntryKind, Image};

@@ -7,7 +7,7 @@ use std::fmt::Display;
 use hoist_content::{Digest, Manager, Provider};
 use hoist_platform::Matcher;
 
-use crate::descriptor::Descriptor;
+use crate::Descriptor;
 use crate::document::Document;
 use crate::error::Result;
 use crate::image::{self, Entry, Image};

@@ -11,8 +11,8 @@ use hoist_content::{Digest, Labels};
 use oci_spec::image::{ImageIndex, ImageManifest};
 use serde_json::{Map, Value};
 
+use crate::Descriptor;
 use crate::annotations::GC_REF_CONTENT_PREFIX;
-use crate::descriptor::Descriptor;
 use crate::error::{Detail, Error, ErrorKind, Result};
 use crate::media_type::{self, MediaKind};
 

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use hoist_content::{Digest, Manager, Provider};
 
-use crate::descriptor::Descriptor;
+use crate::Descriptor;
 use crate::document::Document;
 use crate::error::{Detail, Error, ErrorKind, MissingBlobs, Result};
 use crate::media_type::{self, MediaKind};
@@ -38,8 +38,9 @@ pub(crate) fn walk<S: Provider + Manager + ?Sized>(
     Ok(walk)
 }
 
-/// How deep documents may nest before the walk stops.
-const MAX_DEPTH: usize = 8;
+/// How deep documents may nest before the walk stops: the one limit every
+/// walker in hoist uses.
+const MAX_DEPTH: usize = hoist_oci::MAX_NESTING;
 
 #[allow(clippy::too_many_arguments)]
 fn visit<S: Provider + Manager + ?Sized>(

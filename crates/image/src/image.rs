@@ -6,14 +6,15 @@ use std::fmt;
 use hoist_content::{Digest, Manager, Provider};
 use hoist_platform::Platform;
 
-use crate::descriptor::Descriptor;
+use crate::Descriptor;
 use crate::document::Document;
 use crate::error::{Error, ErrorKind, Result};
 use crate::media_type::{self, MediaKind};
 use crate::store_io::{self, read_document};
 
-/// How deep indexes may nest inside indexes before hoist stops following them.
-const MAX_INDEX_DEPTH: usize = 8;
+/// How deep indexes may nest inside indexes before hoist stops following
+/// them: the one limit every walker in hoist uses.
+const MAX_INDEX_DEPTH: usize = hoist_oci::MAX_NESTING;
 
 /// An image as hoist-image sees it: the name it is known by (used in
 /// messages) and the descriptor of its index or manifest.

@@ -63,31 +63,28 @@
 //!
 //! See `docs/architecture.md` for where this crate sits in hoist.
 
-mod annotations;
 mod archive;
 mod assemble;
 mod check;
-mod descriptor;
 mod document;
 mod error;
 mod graph;
 mod image;
-pub mod media_type;
 mod reduce;
 mod report;
 mod select;
 mod store_io;
 
-pub use annotations::*;
 pub use archive::{
     ArchiveFormat, LoadOptions, Loaded, LoadedImage, SaveOptions, SaveSummary, SavedImage, load,
     load_dir, save,
 };
 pub use assemble::{AssembleOptions, Assembled, assemble};
 pub use check::{CheckReport, check_all, check_platform};
-pub use descriptor::Descriptor;
 pub use document::{Document, Index, MAX_DOCUMENT_SIZE, Manifest};
 pub use error::{Detail, Error, ErrorKind, MissingBlobs, Result};
+pub use hoist_oci::annotations::{self, *};
+pub use hoist_oci::{Descriptor, MAX_NESTING, media_type};
 pub use image::{Entry, EntryKind, Image};
 pub use reduce::{ReduceOptions, Reduced, reduce};
 pub use report::{LocalState, PlatformReport, ReportEntry, platform_report};

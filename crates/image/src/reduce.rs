@@ -7,7 +7,7 @@ use hoist_content::{Digest, Ingester, Manager, Provider};
 use hoist_platform::Matcher;
 use serde_json::Value;
 
-use crate::descriptor::Descriptor;
+use crate::Descriptor;
 use crate::document::Document;
 use crate::error::{Error, ErrorKind, MissingBlobs, Result};
 use crate::image::{self, Entry, EntryKind, Image};

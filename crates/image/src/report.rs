@@ -5,7 +5,7 @@ use std::fmt;
 
 use hoist_content::{Manager, Provider};
 
-use crate::descriptor::Descriptor;
+use crate::Descriptor;
 use crate::document::Document;
 use crate::error::Result;
 use crate::image::{self, Entry, Image};

@@ -7,7 +7,7 @@ use hoist_content::{Digest, Ingester, Manager, Provider};
 use hoist_platform::Platform;
 use serde_json::Value;
 
-use crate::descriptor::Descriptor;
+use crate::Descriptor;
 use crate::document::{self, Document, MAX_DOCUMENT_SIZE};
 use crate::error::{Detail, Error, ErrorKind, Result};
 

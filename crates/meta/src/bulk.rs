@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::images::Image;
 use crate::keys;
 use crate::kv::Batch;
-use crate::records::{self, ContentRecord, ImageRecord};
+use crate::records::{self, ContentRecord, ImageRecord, TargetRecord};
 use crate::store::{self, MetaStore};
 
 /// How many records go into one write batch.
@@ -66,7 +66,7 @@ pub fn create_images(store: &MetaStore, ns: &str, images: &[Image]) -> Result<()
         store::ensure_namespace(&session, ns, &mut batch)?;
         for image in chunk {
             let record = ImageRecord {
-                target: image.target.clone(),
+                target: TargetRecord::from(&image.target),
                 labels: image.labels.clone(),
                 created: now,
                 updated: now,

@@ -1,10 +1,9 @@
 //! Images: names pointing at a target descriptor, with labels.
 
-use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use hoist_content::{Digest, Labels};
-use serde::{Deserialize, Serialize};
+use hoist_oci::Descriptor;
 
 use crate::clock;
 use crate::crash;
@@ -15,34 +14,8 @@ use crate::kv::Batch;
 use crate::labels;
 use crate::leases::{self, Lease};
 use crate::namespace::Namespace;
-use crate::records::{self, ImageRecord};
+use crate::records::{self, ImageRecord, TargetRecord};
 use crate::store;
-
-/// What an image points at: a manifest or an index, by digest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Descriptor {
-    /// The media type of the target document.
-    pub media_type: String,
-    /// Its digest.
-    pub digest: Digest,
-    /// Its size in bytes.
-    pub size: u64,
-    /// Its annotations, if any.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub annotations: BTreeMap<String, String>,
-}
-
-impl Descriptor {
-    /// A descriptor without annotations.
-    pub fn new(media_type: impl Into<String>, digest: Digest, size: u64) -> Descriptor {
-        Descriptor {
-            media_type: media_type.into(),
-            digest,
-            size,
-            annotations: BTreeMap::new(),
-        }
-    }
-}
 
 /// A named image.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,7 +55,7 @@ impl Image {
     fn from_record(name: String, record: ImageRecord) -> Image {
         Image {
             name,
-            target: record.target,
+            target: record.target.into(),
             labels: record.labels,
             created_at: clock::from_nanos(record.created),
             updated_at: clock::from_nanos(record.updated),
@@ -207,7 +180,12 @@ impl Images {
     /// size; already exists if the name is taken; failed precondition if the
     /// lease is gone or expired.
     pub fn create(&self, image: Image) -> Result<Image> {
-        validate(&image.name, &image.target, &image.labels)?;
+        validate(
+            &image.name,
+            &image.target.media_type,
+            image.target.size,
+            &image.labels,
+        )?;
         let session = self.ns.store().session()?;
         let _mutation = session.mutation();
         let ns = self.ns.name();
@@ -220,7 +198,7 @@ impl Images {
         }
         let now = clock::to_nanos(SystemTime::now());
         let record = ImageRecord {
-            target: image.target,
+            target: TargetRecord::from(&image.target),
             labels: image.labels,
             created: now,
             updated: now,
@@ -288,13 +266,18 @@ impl Images {
         let _mutation = session.mutation();
         let key = keys::image(self.ns.name(), name);
         let mut record = self.read_record(&session, name)?;
-        if let Some(target) = update.target {
-            record.target = target;
+        if let Some(target) = &update.target {
+            record.target = TargetRecord::from(target);
         }
         if let Some(labels) = update.labels {
             record.labels = labels;
         }
-        validate(name, &record.target, &record.labels)?;
+        validate(
+            name,
+            &record.target.media_type,
+            record.target.size,
+            &record.labels,
+        )?;
         record.updated = clock::to_nanos(SystemTime::now());
         let mut batch = Batch::default();
         self.hold_on_lease(&session, name, &mut batch)?;
@@ -441,14 +424,14 @@ impl Images {
     }
 }
 
-fn validate(name: &str, target: &Descriptor, image_labels: &Labels) -> Result<()> {
+fn validate(name: &str, media_type: &str, size: u64, image_labels: &Labels) -> Result<()> {
     keys::check_part("image name", name)?;
-    if target.media_type.trim().is_empty() {
+    if media_type.trim().is_empty() {
         return Err(Error::invalid(format!(
             "image {name:?}: the target's media type must be set"
         )));
     }
-    if target.size == 0 {
+    if size == 0 {
         return Err(Error::invalid(format!(
             "image {name:?}: the target's size must be greater than 0"
         )));

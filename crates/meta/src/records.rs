@@ -2,21 +2,55 @@
 //! nanoseconds since the Unix epoch. Fields may be added (with a serde
 //! default); renaming or removing one is a schema change.
 
+use std::collections::BTreeMap;
+
 use hoist_content::{Digest, Labels};
+use hoist_oci::Descriptor;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::images::Descriptor;
 
 /// `image\0<ns>\0<name>\0`
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct ImageRecord {
-    pub(crate) target: Descriptor,
+    pub(crate) target: TargetRecord,
     #[serde(default, skip_serializing_if = "Labels::is_empty")]
     pub(crate) labels: Labels,
     pub(crate) created: u64,
     pub(crate) updated: u64,
+}
+
+/// An image's target as stored: the descriptor's media type, digest, size
+/// and annotations, under the field names of schema version 1. A platform,
+/// URLs and unknown fields are the listing index's business and are not
+/// recorded.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct TargetRecord {
+    pub(crate) media_type: String,
+    pub(crate) digest: Digest,
+    pub(crate) size: u64,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) annotations: BTreeMap<String, String>,
+}
+
+impl From<&Descriptor> for TargetRecord {
+    fn from(descriptor: &Descriptor) -> TargetRecord {
+        TargetRecord {
+            media_type: descriptor.media_type.clone(),
+            digest: descriptor.digest.clone(),
+            size: descriptor.size,
+            annotations: descriptor.annotations.clone(),
+        }
+    }
+}
+
+impl From<TargetRecord> for Descriptor {
+    fn from(record: TargetRecord) -> Descriptor {
+        let mut descriptor = Descriptor::new(record.media_type, record.digest, record.size);
+        descriptor.annotations = record.annotations;
+        descriptor
+    }
 }
 
 /// `blob\0<ns>\0<digest>\0`: the namespace may read this blob.

@@ -72,11 +72,12 @@ pub use client::{Client, ClientOptions, DEFAULT_MAX_MANIFEST_SIZE};
 pub use error::{Error, ErrorKind, RegistryError, Result};
 /// The digest type, shared with the content store.
 pub use hoist_content::Digest;
+pub use hoist_oci::Descriptor;
 pub use hosts::{
     Capabilities, Endpoint, HostConfig, SchemePolicy, TlsSettings, host_config, is_loopback,
     parse_hosts_toml,
 };
-pub use manifest::{Descriptor, Manifest, ManifestTarget};
+pub use manifest::{Manifest, ManifestTarget};
 pub use reference::{DOCKER_HUB, DOCKER_HUB_API_HOST, Reference, Repository};
 pub use source::{BlobRead, BlobSource, BytesSource, FileSource};
 pub use transport::RetryPolicy;

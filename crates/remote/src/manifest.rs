@@ -4,6 +4,7 @@
 
 use bytes::Bytes;
 use hoist_content::Digest;
+use hoist_oci::Descriptor;
 use reqwest::Method;
 
 use crate::auth::scope::Scopes;
@@ -12,18 +13,6 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::media_type::{MANIFEST_ACCEPT, declared_media_type, essence, is_manifest_type};
 use crate::reference::{Reference, Repository};
 use crate::transport::{read_limited, status_error};
-
-/// What a reference resolves to: the media type, digest and size of a
-/// manifest or index.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Descriptor {
-    /// The media type, e.g. [`crate::media_type::OCI_INDEX`].
-    pub media_type: String,
-    /// The digest of its bytes.
-    pub digest: Digest,
-    /// Its size in bytes.
-    pub size: u64,
-}
 
 /// A manifest's exact bytes and what they are.
 #[derive(Debug, Clone)]
@@ -113,11 +102,7 @@ impl Client {
                         self.inner.options.max_manifest_size,
                     ));
                 }
-                Ok(Descriptor {
-                    media_type: media_type.to_owned(),
-                    digest,
-                    size,
-                })
+                Ok(Descriptor::new(media_type, digest, size))
             }
             _ => Ok(self.get_at(target, reference).await?.descriptor),
         }
@@ -227,11 +212,7 @@ impl Client {
                 )
             })?;
         Ok(Manifest {
-            descriptor: Descriptor {
-                media_type,
-                digest,
-                size: bytes.len() as u64,
-            },
+            descriptor: Descriptor::new(media_type, digest, bytes.len() as u64),
             bytes,
         })
     }
@@ -298,11 +279,7 @@ impl Client {
                 format!("{context}: the registry stored it as {announced}"),
             ));
         }
-        Ok(Descriptor {
-            media_type: media_type.to_owned(),
-            digest,
-            size,
-        })
+        Ok(Descriptor::new(media_type, digest, size))
     }
 }
 

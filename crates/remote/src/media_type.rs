@@ -1,36 +1,10 @@
-//! Manifest media types and the `Accept` list sent when resolving.
-//!
-//! Distribution 2.8 answers 404 for an OCI index unless `Accept` names the
-//! OCI index type, so every manifest request names all four.
+//! Reading what a registry says a manifest is. The media types themselves
+//! are the shared table of `hoist-oci`, re-exported here.
 
-/// OCI image index.
-pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-/// OCI image manifest.
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-/// Docker manifest list (schema 2).
-pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
-/// Docker image manifest (schema 2).
-pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-
-/// The `Accept` header value for manifest requests: indexes first.
-pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
-     application/vnd.docker.distribution.manifest.list.v2+json, \
-     application/vnd.oci.image.manifest.v1+json, \
-     application/vnd.docker.distribution.manifest.v2+json";
-
-/// Whether `media_type` is one of the four manifest or index types this
-/// client resolves.
-pub fn is_manifest_type(media_type: &str) -> bool {
-    matches!(
-        media_type,
-        OCI_INDEX | OCI_MANIFEST | DOCKER_MANIFEST_LIST | DOCKER_MANIFEST
-    )
-}
-
-/// Strips parameters (`; charset=…`) and whitespace from a `Content-Type`.
-pub(crate) fn essence(content_type: &str) -> &str {
-    content_type.split(';').next().unwrap_or("").trim()
-}
+pub use hoist_oci::media_type::{
+    DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, MANIFEST_ACCEPT, OCI_INDEX, OCI_MANIFEST, essence,
+    is_manifest_type,
+};
 
 /// The `mediaType` field of a JSON document, when it has one.
 pub(crate) fn declared_media_type(body: &[u8]) -> Option<String> {
@@ -47,17 +21,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn accept_names_all_four_types() {
-        for t in [
-            OCI_INDEX,
-            OCI_MANIFEST,
-            DOCKER_MANIFEST_LIST,
-            DOCKER_MANIFEST,
-        ] {
-            assert!(MANIFEST_ACCEPT.contains(t), "{t}");
-            assert!(is_manifest_type(t));
-        }
-        assert!(!is_manifest_type("application/json"));
+    fn a_content_type_has_its_parameters_stripped_and_a_body_its_media_type_read() {
         assert_eq!(
             essence("application/json; charset=utf-8"),
             "application/json"

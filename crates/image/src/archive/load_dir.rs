@@ -8,14 +8,15 @@ use hoist_content::{Ingester, Labels, Manager, Provider};
 
 use super::layout::{self, INDEX_FILE, LAYOUT_FILE};
 use super::load::{ArchiveFormat, LoadOptions, Loaded, finish_oci};
-use crate::descriptor::Descriptor;
+use crate::Descriptor;
 use crate::document::{Document, MAX_DOCUMENT_SIZE};
 use crate::error::{Detail, Error, ErrorKind, Result};
 use crate::media_type::{self, MediaKind};
 use crate::store_io::{exists, read_document};
 
-/// How deep documents may nest before the copy stops.
-const MAX_DEPTH: usize = 8;
+/// How deep documents may nest before the copy stops: the one limit every
+/// walker in hoist uses.
+const MAX_DEPTH: usize = hoist_oci::MAX_NESTING;
 
 /// Loads the OCI image layout in the directory `path` into `store`.
 ///

@@ -11,8 +11,8 @@ use tar::{Builder, EntryType, Header};
 
 use super::layout::{self, DOCKER_MANIFEST_FILE, INDEX_FILE, LAYOUT_FILE};
 use super::names;
+use crate::Descriptor;
 use crate::annotations::{IMAGE_NAME, REF_NAME};
-use crate::descriptor::Descriptor;
 use crate::document::Document;
 use crate::error::{Error, ErrorKind, Result};
 use crate::graph;

@@ -93,7 +93,7 @@ impl Descriptor {
     }
 
     /// The descriptor as a JSON value with all its fields.
-    pub(crate) fn to_json(&self) -> serde_json::Value {
+    pub fn to_json(&self) -> serde_json::Value {
         // Serializing a struct of strings, numbers, maps and a `Platform`
         // cannot fail; `Null` is unreachable.
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)

@@ -181,8 +181,40 @@ pub fn is_docker(media_type: &str) -> bool {
     essence(media_type).starts_with("application/vnd.docker.")
 }
 
+/// The `Accept` header value for manifest requests: indexes first.
+/// Distribution 2.8 answers 404 for an OCI index unless `Accept` names the
+/// OCI index type, so every manifest request names all four.
+pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
+     application/vnd.docker.distribution.manifest.list.v2+json, \
+     application/vnd.oci.image.manifest.v1+json, \
+     application/vnd.docker.distribution.manifest.v2+json";
+
+/// Whether `media_type` is one of the four manifest or index types a
+/// registry reference resolves to ([`MANIFEST_ACCEPT`]).
+pub fn is_manifest_type(media_type: &str) -> bool {
+    matches!(
+        essence(media_type),
+        OCI_INDEX | OCI_MANIFEST | DOCKER_MANIFEST_LIST | DOCKER_MANIFEST
+    )
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn accept_names_the_four_resolvable_types() {
+        for t in [
+            OCI_INDEX,
+            OCI_MANIFEST,
+            DOCKER_MANIFEST_LIST,
+            DOCKER_MANIFEST,
+        ] {
+            assert!(MANIFEST_ACCEPT.contains(t), "{t}");
+            assert!(is_manifest_type(t));
+        }
+        assert!(!is_manifest_type("application/json"));
+        assert!(!is_manifest_type(OCI_CONFIG));
+    }
+
     use super::*;
 
     #[test]

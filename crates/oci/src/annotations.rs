@@ -1,4 +1,4 @@
-//! Annotation and label names this crate reads or writes.
+//! Annotation and label names hoist reads or writes.
 
 /// The full image name on an entry of an archive's `index.json` (containerd's).
 pub const IMAGE_NAME: &str = "io.containerd.image.name";
