@@ -72,7 +72,7 @@ pub use content::Content;
 #[cfg(feature = "crash-points")]
 pub use crash::PAUSE_AT;
 pub use error::{Error, ErrorKind, Result};
-pub use fsck::{FsckReport, MissingTarget, SizeMismatch};
+pub use fsck::{Damage, Debris, FsckCounts, FsckOptions, FsckReport};
 pub use gc::{GcOptions, GcReport, ObjectRef};
 pub use images::{Descriptor, Image, ImageFilter, ImageUpdate, Images};
 pub use labels::{GC_EXPIRE, GC_FLAT, GC_REF_CONTENT, GC_ROOT, content_refs, is_content_ref};
