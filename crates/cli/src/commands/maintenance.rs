@@ -82,14 +82,6 @@ pub fn fsck(context: &Context, args: &FsckArgs) -> anyhow::Result<()> {
             "checked": counts,
         }))?,
         Format::Table => {
-            let mut checked = format!(
-                "checked {} images, {} content records, {} blob files",
-                counts.images, counts.content_records, counts.blob_files
-            );
-            if args.verify {
-                checked.push_str(&format!(" ({} hashed)", counts.digests_verified));
-            }
-            eprintln!("{checked}");
             if report.is_damaged() {
                 print_line("damage:")?;
                 for finding in &report.damage {
