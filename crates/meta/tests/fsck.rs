@@ -209,6 +209,11 @@ fn records_that_do_not_decode_are_damage_and_the_other_checks_go_on() {
             (lease_key, b"{"),
             (resource_key, b""),
             (b"ns\0other\0", b"[]"),
+            // A well-formed value under a key that names no digest.
+            (
+                b"blob\0default\0not-a-digest\0",
+                br#"{"size":1,"created":0,"updated":0}"#,
+            ),
         ],
     );
     let store = MetaStore::open_with(dir.path(), manual_gc()).unwrap();
@@ -228,6 +233,7 @@ fn records_that_do_not_decode_are_damage_and_the_other_checks_go_on() {
     let mut expected = vec![
         "image/default/broken:1/".to_owned(),
         format!("blob/default/{bad_blob}/"),
+        "blob/default/not-a-digest/".to_owned(),
         "lease/default/l1/".to_owned(),
         "lease-res/default/l1/mystery/x/".to_owned(),
         "ns/other/".to_owned(),
@@ -236,7 +242,7 @@ fn records_that_do_not_decode_are_damage_and_the_other_checks_go_on() {
     assert_eq!(keys, expected, "{report}");
     // The readable records were still checked.
     assert_eq!(report.checked.images, 1);
-    assert_eq!(report.checked.content_records, graph.all().len() as u64);
+    assert_eq!(report.checked.content_records, graph.all().len() as u64 + 1);
     assert!(report.debris.is_empty(), "{report}");
     assert!(report.to_string().contains("broken:1"), "{report}");
 
