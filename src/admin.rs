@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use hoist_content::{BlobReader, Digest, Filter, Info, Manager, Provider};
-use hoist_meta::{FsckReport, GcOptions, GcReport, Lease, LeaseOptions, Resource};
+use hoist_meta::{FsckOptions, FsckReport, GcOptions, GcReport, Lease, LeaseOptions, Resource};
 
 use crate::error::Result;
 use crate::store::Store;
@@ -102,12 +102,27 @@ impl Store {
         Ok(self.meta().gc(options)?)
     }
 
-    /// Checks the root's invariants (damage found is reported, not an error).
+    /// Checks the root's invariants with the default checks (records
+    /// decode, recorded blobs are present with their sizes, images' targets
+    /// are present). The report lists damage (what no crash leaves: the
+    /// store needs repair) apart from debris (what an interrupted operation
+    /// leaves: [`Store::gc`] removes it); see [`FsckReport`].
     ///
     /// # Errors
-    /// Database and file-system errors.
+    /// Database and file-system errors (damage found is reported, not an
+    /// error).
     pub fn fsck(&self) -> Result<FsckReport> {
         Ok(self.meta().fsck()?)
+    }
+
+    /// [`Store::fsck`] with the checks `options` adds
+    /// ([`FsckOptions::verify_digests`] hashes every blob file).
+    ///
+    /// # Errors
+    /// Database and file-system errors (damage found is reported, not an
+    /// error).
+    pub fn fsck_with(&self, options: &FsckOptions) -> Result<FsckReport> {
+        Ok(self.meta().fsck_with(options)?)
     }
 
     /// The root's namespaces, in name order.

@@ -472,6 +472,12 @@ pub struct GcArgs {
 /// `hoist fsck`.
 #[derive(Debug, Args)]
 pub struct FsckArgs {
+    /// Also hash every blob file and compare it with its digest (reads the
+    /// whole store). Without it, fsck checks that every record decodes,
+    /// every recorded blob's file is present with its recorded size, and
+    /// every image's target is present.
+    #[arg(long)]
+    pub verify: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,

@@ -72,7 +72,7 @@ pub use content::Content;
 #[cfg(feature = "crash-points")]
 pub use crash::PAUSE_AT;
 pub use error::{Error, ErrorKind, Result};
-pub use fsck::{FsckReport, MissingTarget, SizeMismatch};
+pub use fsck::{Damage, Debris, FsckCounts, FsckOptions, FsckReport};
 pub use gc::{GcOptions, GcReport, ObjectRef};
 pub use hoist_oci::Descriptor;
 pub use images::{Image, ImageFilter, ImageUpdate, Images};

@@ -10,7 +10,7 @@ use hoist_content::{Digest, LocalStore};
 use crate::clock;
 use crate::database::{Database, DatabaseConfig, Session};
 use crate::error::{Error, Result};
-use crate::fsck::{self, FsckReport};
+use crate::fsck::{self, FsckOptions, FsckReport};
 use crate::gc::{self, GcOptions, GcReport};
 use crate::keys::{self, Table};
 use crate::kv::{Batch, Durability};
@@ -220,12 +220,24 @@ impl MetaStore {
         gc::collect(self, options)
     }
 
-    /// Checks the store's invariants; see [`FsckReport`].
+    /// Checks the store's invariants with the default checks (every record
+    /// decodes, every recorded blob is present with its size, every image's
+    /// target is present), and lists damage and debris apart; see
+    /// [`FsckReport`].
     ///
     /// # Errors
     /// Database and file-system errors (damage found is reported, not an error).
     pub fn fsck(&self) -> Result<FsckReport> {
-        fsck::check(self)
+        self.fsck_with(&FsckOptions::new())
+    }
+
+    /// [`MetaStore::fsck`], with the checks `options` adds (hashing every
+    /// blob file).
+    ///
+    /// # Errors
+    /// Database and file-system errors (damage found is reported, not an error).
+    pub fn fsck_with(&self, options: &FsckOptions) -> Result<FsckReport> {
+        fsck::check(self, options)
     }
 
     pub(crate) fn session(&self) -> Result<Session> {

@@ -115,10 +115,14 @@ fn kill_at(fx: &Fixture, job: &str, point: &str) -> MetaStore {
     MetaStore::open_with(&root, manual_gc()).unwrap()
 }
 
-/// After a crash: the store opens, a GC runs, fsck is clean, and what must
-/// survive did.
+/// After a crash: the store opens, fsck finds debris at most (a crash never
+/// damages), a GC runs, fsck is clean, and what must survive did.
 fn check_recovers(store: &MetaStore, must_survive: &BTreeSet<Digest>) {
     let ns = store.namespace("default").unwrap();
+    let before = store
+        .fsck_with(&hoist_meta::FsckOptions::verify_digests())
+        .unwrap();
+    assert!(!before.is_damaged(), "{before}");
     store.gc(GcOptions::new()).unwrap();
     let fsck = store.fsck().unwrap();
     assert!(fsck.is_clean(), "{fsck}");

@@ -9,8 +9,8 @@ use std::time::{Duration, SystemTime};
 use common::*;
 use hoist_content::{ContentWriter, Digest, IngestManager, Ingester, Manager, WriterOptions};
 use hoist_meta::{
-    GC_EXPIRE, GC_ROOT, GcOptions, Image, ImageFilter, LeaseOptions, MetaStore, ObjectRef,
-    format_rfc3339,
+    Damage, Debris, GC_EXPIRE, GC_ROOT, GcOptions, Image, ImageFilter, LeaseOptions, MetaStore,
+    ObjectRef, format_rfc3339,
 };
 
 fn set(digests: &[&Digest]) -> BTreeSet<Digest> {
@@ -171,10 +171,13 @@ fn a_local_ingest_whose_record_a_power_cut_lost_is_debris() {
 
     let report = fx.store.fsck().unwrap();
     assert_eq!(
-        report.unowned_local_ingests,
-        ["default/lost-record"],
+        report.debris,
+        [Debris::UnownedIngest {
+            reference: "default/lost-record".into()
+        }],
         "{report}"
     );
+    assert!(!report.is_damaged(), "{report}");
     let report = fx.store.gc(GcOptions::new()).unwrap();
     assert_eq!(report.local_ingests, ["default/lost-record"], "{report:?}");
     assert!(
@@ -344,8 +347,15 @@ fn dead_edges_are_allowed() {
     assert_eq!(ns.images().list(&ImageFilter::all()).unwrap().len(), 2);
     // fsck reports the image whose target is missing.
     let fsck = fx.store.fsck().unwrap();
-    assert_eq!(fsck.missing_targets.len(), 1, "{fsck}");
-    assert_eq!(fsck.missing_targets[0].image.name, "dangling:1");
+    assert_eq!(
+        fsck.damage,
+        [Damage::MissingTarget {
+            namespace: "default".into(),
+            image: "dangling:1".into(),
+            target: Digest::sha256_of(b"nothing"),
+        }],
+        "{fsck}"
+    );
 }
 
 #[test]
@@ -552,18 +562,26 @@ fn fsck_is_clean_after_gc_and_reports_damage() {
     ns.leases().delete("l").unwrap();
     let report = fx.store.fsck().unwrap();
     assert!(report.is_clean(), "{report}");
-    assert_eq!(report.checked, (1, 5, 5));
+    assert_eq!(
+        (
+            report.checked.images,
+            report.checked.content_records,
+            report.checked.blob_files
+        ),
+        (1, 5, 5)
+    );
 
     // A blob file removed behind the store's back.
     let victim = &graph.layers[0];
     std::fs::remove_file(fx.store.local_store().blob_path(victim)).unwrap();
     let report = fx.store.fsck().unwrap();
-    assert!(!report.is_clean());
+    assert!(report.is_damaged());
     assert_eq!(
-        report.records_without_blob,
-        [ObjectRef {
+        report.damage,
+        [Damage::MissingBlob {
             namespace: "default".into(),
-            name: victim.to_string()
+            digest: victim.clone(),
+            path: fx.store.local_store().blob_path(victim),
         }]
     );
     assert!(report.to_string().contains(victim.as_str()), "{report}");
@@ -582,8 +600,12 @@ fn fsck_is_clean_after_gc_and_reports_damage() {
     )
     .unwrap();
     let report = fx.store.fsck().unwrap();
-    assert_eq!(report.unrecorded_blobs, [Digest::sha256_of(b"stray bytes")]);
+    let stray = Digest::sha256_of(b"stray bytes");
+    assert!(report.debris.contains(&Debris::UnrecordedBlob {
+        path: fx.store.local_store().blob_path(&stray),
+        digest: stray,
+    }));
     fx.store.gc(GcOptions::new()).unwrap();
-    assert!(fx.store.fsck().unwrap().unrecorded_blobs.is_empty());
+    assert!(fx.store.fsck().unwrap().debris.is_empty());
     let _ = ns.content(None).info(&graph.index).unwrap();
 }

@@ -1,10 +1,11 @@
 //! `hoist gc`, `hoist fsck`, `hoist namespace ls`.
 
-use anyhow::bail;
+use hoist::meta::FsckOptions;
 use serde_json::json;
 
 use crate::args::{Format, FsckArgs, GcArgs};
 use crate::context::Context;
+use crate::exit::StoreDamaged;
 use crate::output::{print_json, print_line, size};
 
 /// `hoist gc [--dry-run]`: lists what it removed (or would).
@@ -57,54 +58,74 @@ pub fn gc(context: &Context, args: &GcArgs) -> anyhow::Result<()> {
     }
 }
 
-/// `hoist fsck`: exit 0 when clean, 1 with what is wrong otherwise.
+/// `hoist fsck [--verify]`: lists damage and debris apart. Exit 0 when the
+/// store is clean or holds only debris (which `hoist gc` removes), 4 when it
+/// is damaged.
 ///
 /// # Errors
-/// Damage found, store errors.
+/// Damage found ([`StoreDamaged`]), store errors.
 pub fn fsck(context: &Context, args: &FsckArgs) -> anyhow::Result<()> {
     let store = context.open_store()?;
-    let report = store.fsck()?;
-    let refs = |list: &[hoist::meta::ObjectRef]| -> Vec<String> {
-        list.iter()
-            .map(|o| format!("{}/{}", o.namespace, o.name))
-            .collect()
+    let options = if args.verify {
+        FsckOptions::verify_digests()
+    } else {
+        FsckOptions::new()
     };
-    let problems = json!({
-        "missing_targets": report.missing_targets.iter()
-            .map(|m| json!({"image": format!("{}/{}", m.image.namespace, m.image.name), "target": m.target.to_string()}))
-            .collect::<Vec<_>>(),
-        "records_without_blob": refs(&report.records_without_blob),
-        "size_mismatches": report.size_mismatches.iter()
-            .map(|m| json!({"record": format!("{}/{}", m.record.namespace, m.record.name), "recorded": m.recorded, "on_disk": m.on_disk}))
-            .collect::<Vec<_>>(),
-        "unrecorded_blobs": report.unrecorded_blobs.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        "expired_ingests": refs(&report.expired_ingests),
-        "unowned_local_ingests": report.unowned_local_ingests,
-        "orphan_lease_resources": refs(&report.orphan_lease_resources),
-    });
-    let clean = report.is_clean();
+    let report = store.fsck_with(&options)?;
+    let counts = report.checked;
     match args.format {
-        Format::Json => print_json(&json!({ "clean": clean, "problems": problems }))?,
+        Format::Json => print_json(&json!({
+            "clean": report.is_clean(),
+            "damaged": report.is_damaged(),
+            "damage": findings(&report.damage)?,
+            "debris": findings(&report.debris)?,
+            "checked": counts,
+        }))?,
         Format::Table => {
-            if let Some(map) = problems.as_object() {
-                for (kind, list) in map {
-                    for item in list.as_array().into_iter().flatten() {
-                        print_line(&format!("{kind}: {item}"))?;
-                    }
+            if report.is_damaged() {
+                print_line("damage:")?;
+                for finding in &report.damage {
+                    print_line(&format!("  {finding}"))?;
                 }
             }
-            if clean {
+            if !report.debris.is_empty() {
+                print_line("debris (removed by `hoist gc`):")?;
+                for finding in &report.debris {
+                    print_line(&format!("  {finding}"))?;
+                }
+            }
+            if report.is_clean() {
                 print_line("clean")?;
             }
         }
     }
-    if !clean {
-        bail!(
-            "the store at {} has problems (listed above)",
-            context.root.display()
-        );
+    if report.is_damaged() {
+        return Err(StoreDamaged(format!(
+            "the store at {} is damaged ({} findings listed above); `hoist gc` removes \
+             debris, not damage: remove the images that use damaged content (`hoist rmi`), \
+             run `hoist gc`, then pull or load them again",
+            context.root.display(),
+            report.damage.len()
+        ))
+        .into());
     }
     Ok(())
+}
+
+/// Each finding as its JSON object (`kind` and its fields) plus `message`,
+/// the line the table shows.
+fn findings<T: serde::Serialize + std::fmt::Display>(
+    list: &[T],
+) -> anyhow::Result<Vec<serde_json::Value>> {
+    list.iter()
+        .map(|finding| {
+            let mut value = serde_json::to_value(finding)?;
+            if let Some(object) = value.as_object_mut() {
+                object.insert("message".into(), finding.to_string().into());
+            }
+            Ok(value)
+        })
+        .collect()
 }
 
 /// `hoist namespace ls`.

@@ -8,6 +8,7 @@
 
 mod completion;
 mod defaults;
+mod fsck;
 mod load_names;
 mod local;
 mod login;

@@ -175,10 +175,45 @@ pub(crate) enum Detail {
     Full,
 }
 
+/// What loading does with a record (or key) it cannot read.
+pub(crate) enum Unreadable<'a> {
+    /// Stop with the error. A collection must: the record may be a root (an
+    /// image, a lease) or carry edges, and sweeping past it could delete
+    /// what it keeps.
+    Fail,
+    /// Skip the record and list its key (printable, NUL shown as `/`) with
+    /// the reason: fsck reports it as damage and goes on.
+    Collect(&'a mut Vec<(String, String)>),
+}
+
+impl Unreadable<'_> {
+    /// `Ok(Some(value))` when `result` holds one, `Ok(None)` when the
+    /// record is skipped (and listed), the error when loading must stop.
+    fn judge<T>(&mut self, key: &[u8], result: Result<T>) -> Result<Option<T>> {
+        match (result, self) {
+            (Ok(value), _) => Ok(Some(value)),
+            (Err(error), Unreadable::Fail) => Err(error),
+            (Err(error), Unreadable::Collect(list)) => {
+                list.push((printable_key(key), error.to_string()));
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// A key as text, its NUL separators shown as `/`.
+pub(crate) fn printable_key(key: &[u8]) -> String {
+    String::from_utf8_lossy(key).replace('\0', "/")
+}
+
 /// Reads every namespace's objects.
-pub(crate) fn load(kv: &dyn Kv, detail: Detail) -> Result<Vec<(String, NsGraph)>> {
-    let blobs = load_blobs(kv, detail)?;
-    let others = load_others(kv)?;
+pub(crate) fn load(
+    kv: &dyn Kv,
+    detail: Detail,
+    unreadable: &mut Unreadable<'_>,
+) -> Result<Vec<(String, NsGraph)>> {
+    let blobs = load_blobs(kv, detail, unreadable)?;
+    let others = load_others(kv, unreadable)?;
     Ok(join(blobs, others))
 }
 
@@ -249,23 +284,36 @@ impl<T: Default> ByNamespace<T> {
 }
 
 /// Reads every content record.
-pub(crate) fn load_blobs(kv: &dyn Kv, detail: Detail) -> Result<ByNamespace<BlobGraph>> {
+pub(crate) fn load_blobs(
+    kv: &dyn Kv,
+    detail: Detail,
+    unreadable: &mut Unreadable<'_>,
+) -> Result<ByNamespace<BlobGraph>> {
     let mut graphs: ByNamespace<BlobGraph> = ByNamespace::default();
     let gc_label = memchr::memmem::Finder::new(GC_LABEL_PREFIX);
     let blob_prefix = keys::key(Table::Blob, &[]);
     kv.scan(&blob_prefix, &mut |key, value| {
-        let (ns, digest) = split_key(key, &blob_prefix)?;
+        let Some((ns, digest)) = unreadable.judge(key, split_key(key, &blob_prefix))? else {
+            return Ok(true);
+        };
         // No sizing ahead: the vectors grow by doubling, and the digest
         // index is built once, at its final size, by `seal`.
         let blobs = graphs.get_mut(ns);
         let (size, root) = match detail {
             Detail::Full => {
-                let record: ContentRecord = records::decode(key, value)?;
+                // Decoded before anything is pushed, so a skipped record
+                // leaves no stray references behind.
+                let decoded = records::decode::<ContentRecord>(key, value);
+                let Some(record) = unreadable.judge(key, decoded)? else {
+                    return Ok(true);
+                };
                 for reference in labels::content_refs(&record.labels) {
                     blobs.push_ref(BlobKey::parse(reference));
                 }
                 (Some(record.size), record.labels.contains_key(GC_ROOT))
             }
+            // Only collections read this way, and they fail on what they
+            // cannot read.
             Detail::Marking => marking_view(key, value, &gc_label, blobs)?,
         };
         blobs.push_node(BlobKey::parse(digest), size, root)?;
@@ -278,16 +326,17 @@ pub(crate) fn load_blobs(kv: &dyn Kv, detail: Detail) -> Result<ByNamespace<Blob
 }
 
 /// Reads every image, lease, lease resource and ingest record.
-pub(crate) fn load_others(kv: &dyn Kv) -> Result<ByNamespace<Others>> {
+pub(crate) fn load_others(
+    kv: &dyn Kv,
+    unreadable: &mut Unreadable<'_>,
+) -> Result<ByNamespace<Others>> {
     let mut others: ByNamespace<Others> = ByNamespace::default();
-    scan_records(kv, Table::Image, &mut others, |o| &mut o.images)?;
-    scan_records(kv, Table::Lease, &mut others, |o| &mut o.leases)?;
+    scan_records(kv, Table::Image, &mut others, |o| &mut o.images, unreadable)?;
+    scan_records(kv, Table::Lease, &mut others, |o| &mut o.leases, unreadable)?;
     kv.scan(&keys::key(Table::LeaseResource, &[]), &mut |key, _| {
-        let parts = keys::parts(key)?;
-        let [_, ns, id, kind, name] = parts.as_slice() else {
-            return Err(malformed(key));
+        let Some((ns, id, kind, name)) = unreadable.judge(key, lease_resource_parts(key))? else {
+            return Ok(true);
         };
-        let kind = ResourceKind::from_tag(kind).ok_or_else(|| malformed(key))?;
         others
             .get_mut(ns)
             .resources
@@ -296,8 +345,24 @@ pub(crate) fn load_others(kv: &dyn Kv) -> Result<ByNamespace<Others>> {
             .push((kind, (*name).to_owned()));
         Ok(true)
     })?;
-    scan_records(kv, Table::Ingest, &mut others, |o| &mut o.ingests)?;
+    scan_records(
+        kv,
+        Table::Ingest,
+        &mut others,
+        |o| &mut o.ingests,
+        unreadable,
+    )?;
     Ok(others)
+}
+
+/// The namespace, lease id, kind and name of a lease-resource key.
+fn lease_resource_parts(key: &[u8]) -> Result<(&str, &str, ResourceKind, &str)> {
+    let parts = keys::parts(key)?;
+    let [_, ns, id, kind, name] = parts.as_slice() else {
+        return Err(malformed(key));
+    };
+    let kind = ResourceKind::from_tag(kind).ok_or_else(|| malformed(key))?;
+    Ok((ns, id, kind, name))
 }
 
 /// Reads every record of `table` (keys `<table>\0<ns>\0<name>\0`) into the
@@ -307,11 +372,15 @@ fn scan_records<T: serde::de::DeserializeOwned>(
     table: Table,
     others: &mut ByNamespace<Others>,
     list: fn(&mut Others) -> &mut Vec<(String, T)>,
+    unreadable: &mut Unreadable<'_>,
 ) -> Result<()> {
     let prefix = keys::key(table, &[]);
     kv.scan(&prefix, &mut |key, value| {
-        let (ns, name) = split_key(key, &prefix)?;
-        let record: T = records::decode(key, value)?;
+        let read = split_key(key, &prefix)
+            .and_then(|(ns, name)| Ok((ns, name, records::decode::<T>(key, value)?)));
+        let Some((ns, name, record)) = unreadable.judge(key, read)? else {
+            return Ok(true);
+        };
         list(others.get_mut(ns)).push((name.to_owned(), record));
         Ok(true)
     })

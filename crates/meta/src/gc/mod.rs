@@ -41,7 +41,7 @@ use crate::labels;
 use crate::records::{ImageRecord, LeaseRecord};
 use crate::store::MetaStore;
 
-pub(crate) use graph::{Detail, NsGraph, load};
+pub(crate) use graph::{Detail, NsGraph, Unreadable, load, printable_key};
 use graph::{join, load_blobs, load_others};
 use mark::{Marked, mark};
 
@@ -117,8 +117,13 @@ pub(crate) fn collect(store: &MetaStore, options: GcOptions) -> Result<GcReport>
         // time. Nothing can commit meanwhile (the session is exclusive), so
         // the listing stays true.
         let kv = session.kv();
-        let helper = scope.spawn(|| Ok::<_, Error>((list_blob_files(store)?, load_others(kv)?)));
-        let blobs = load_blobs(kv, Detail::Marking)?;
+        let helper = scope.spawn(|| {
+            Ok::<_, Error>((
+                list_blob_files(store)?,
+                load_others(kv, &mut Unreadable::Fail)?,
+            ))
+        });
+        let blobs = load_blobs(kv, Detail::Marking, &mut Unreadable::Fail)?;
         let (files, others) = helper
             .join()
             .unwrap_or_else(|_| Err(Error::data_loss("listing the blob files panicked")))?;
