@@ -1,7 +1,7 @@
 //! Which blobs `walk` visits.
 
 use crate::digest::{Algorithm, Digest};
-use crate::types::Info;
+use crate::records::Info;
 
 /// A conjunction of conditions on a blob; [`Filter::all`] has none.
 ///
@@ -82,7 +82,7 @@ mod tests {
     use std::time::SystemTime;
 
     use super::*;
-    use crate::types::Labels;
+    use crate::records::Labels;
 
     fn info(bytes: &[u8], labels: &[(&str, &str)]) -> Info {
         Info {

@@ -43,21 +43,21 @@
 mod digest;
 mod error;
 mod filter;
-mod helpers;
 mod local;
 mod reader;
+mod records;
 mod store;
 mod timestamp;
-mod types;
+mod writing;
 
 pub use digest::{Algorithm, Digest, Digester};
 pub use error::{Error, ErrorKind, LockHolder, Result};
 pub use filter::Filter;
-pub use helpers::{Written, copy, open_writer_waiting, write_blob};
 pub use local::{LocalStore, LocalWriter};
 pub use reader::BlobReader;
+pub use records::{Info, Labels, Status, WriterOptions};
 pub use store::{ContentWriter, IngestManager, Ingester, Manager, Provider, Store};
-pub use types::{Info, Labels, Status, WriterOptions};
+pub use writing::{Written, copy, open_writer_waiting, write_blob};
 
 #[cfg(feature = "testsuite")]
 pub mod testsuite;

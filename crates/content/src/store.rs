@@ -11,7 +11,7 @@ use crate::digest::Digest;
 use crate::error::Result;
 use crate::filter::Filter;
 use crate::reader::BlobReader;
-use crate::types::{Info, Labels, Status, WriterOptions};
+use crate::records::{Info, Labels, Status, WriterOptions};
 
 /// Reads committed blobs.
 pub trait Provider: Send + Sync {

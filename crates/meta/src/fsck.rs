@@ -29,8 +29,8 @@ use std::time::SystemTime;
 use hoist_content::{Digest, Digester, Filter, IngestManager, LocalStore, Manager, Provider};
 use serde::Serialize;
 
-use crate::blobkey::BlobKey;
 use crate::clock;
+use crate::compact_digest::CompactDigest;
 use crate::error::{Error, Result};
 use crate::gc::{self, Unreadable, printable_key};
 use crate::keys::{self, ResourceKind, Table};
@@ -413,7 +413,9 @@ fn check_records(
         for (name, record) in &g.images {
             report.checked.images += 1;
             let target = &record.target.digest;
-            if g.blobs.find(&BlobKey::parse(target.as_str())).is_none()
+            if g.blobs
+                .find(&CompactDigest::parse(target.as_str()))
+                .is_none()
                 || !on_disk.contains_key(target)
             {
                 report.damage.push(Damage::MissingTarget {

@@ -45,10 +45,10 @@
 //! The on-disk layout, the key schema, the hand-over protocol and the crash
 //! analysis are in `docs/architecture.md`.
 
-mod blobkey;
 #[cfg(feature = "bulk-load")]
 pub mod bulk;
 mod clock;
+mod compact_digest;
 mod content;
 mod crash;
 mod database;

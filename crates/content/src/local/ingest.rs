@@ -10,8 +10,8 @@ use crate::digest::Digest;
 use crate::error::{Error, ErrorKind, Result};
 use crate::local::durable;
 use crate::local::layout::{IngestPaths, TRASH_PREFIX};
+use crate::records::Status;
 use crate::timestamp;
-use crate::types::Status;
 
 /// What `state.json` records. Written once when the ingest starts (and again
 /// only if a resume adds an expected digest or total); the offset is not in it:

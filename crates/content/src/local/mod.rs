@@ -11,8 +11,8 @@ use crate::digest::{Algorithm, Digest};
 use crate::error::{Error, ErrorKind, Result};
 use crate::filter::Filter;
 use crate::reader::BlobReader;
+use crate::records::{Info, Labels, Status, WriterOptions};
 use crate::store::{IngestManager, Ingester, Manager, Provider};
-use crate::types::{Info, Labels, Status, WriterOptions};
 
 mod durable;
 mod flusher;

@@ -11,8 +11,8 @@ use super::LocalStore;
 use super::durable;
 use super::ingest::IngestState;
 use crate::digest::Digest;
+use crate::records::{Labels, WriterOptions};
 use crate::store::{ContentWriter, IngestManager, Ingester, Manager};
-use crate::types::{Labels, WriterOptions};
 
 fn store() -> (tempfile::TempDir, LocalStore) {
     let dir = tempfile::tempdir().unwrap();

@@ -46,8 +46,8 @@ use crate::local::ingest::{self, IngestState};
 use crate::local::layout::{IngestPaths, Layout};
 use crate::local::lock::{Attempt, HeldLock};
 use crate::local::publish::{Published, publish};
+use crate::records::{Labels, Status, WriterOptions};
 use crate::store::ContentWriter;
-use crate::types::{Labels, Status, WriterOptions};
 
 /// How often to retry a lock whose file was removed under us before giving up.
 /// Each retry means another writer committed or aborted meanwhile, so this is

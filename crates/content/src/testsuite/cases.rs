@@ -8,13 +8,13 @@ use std::time::{Duration, SystemTime};
 use crate::digest::{Algorithm, Digest};
 use crate::error::{ErrorKind, Result};
 use crate::filter::Filter;
-use crate::helpers::{copy, open_writer_waiting, write_blob};
 use crate::reader::BlobReader;
+use crate::records::{Labels, WriterOptions};
 use crate::store::{ContentWriter, Store};
 use crate::testsuite::Suite;
 use crate::testsuite::child::{self, Job};
 use crate::testsuite::data::Pattern;
-use crate::types::{Labels, WriterOptions};
+use crate::writing::{copy, open_writer_waiting, write_blob};
 
 const MIB: u64 = 1 << 20;
 

@@ -15,9 +15,9 @@ use std::path::{Path, PathBuf};
 use std::process::{ChildStdin, ChildStdout, Command, Stdio};
 
 use crate::digest::Digest;
+use crate::records::WriterOptions;
 use crate::store::{ContentWriter, Store};
 use crate::testsuite::data::Pattern;
-use crate::types::WriterOptions;
 
 /// The environment variable carrying the child's job (JSON).
 pub const JOB_ENV: &str = "HOIST_CONTENT_CONFORMANCE_JOB";

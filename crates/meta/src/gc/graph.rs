@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::blobkey::BlobKey;
+use crate::compact_digest::CompactDigest;
 use crate::error::{Error, Result};
 use crate::fasthash::FastMap;
 use crate::keys::{self, ResourceKind, Table};
@@ -33,13 +33,13 @@ pub(crate) struct NsGraph {
 /// The content records of one namespace; see the module docs.
 #[derive(Default)]
 pub(crate) struct BlobGraph {
-    digests: Vec<BlobKey>,
+    digests: Vec<CompactDigest>,
     /// The recorded size (always known with [`Detail::Full`]).
     sizes: Vec<Option<u64>>,
     /// The references of node `i` are `refs[ref_ends[i - 1]..ref_ends[i]]`
     /// (from 0 for node 0).
     ref_ends: Vec<u32>,
-    refs: Vec<BlobKey>,
+    refs: Vec<CompactDigest>,
     /// Nodes labelled `containerd.io/gc.root`.
     roots: Vec<NodeId>,
     /// Built by [`BlobGraph::seal`] once every node is in.
@@ -47,7 +47,7 @@ pub(crate) struct BlobGraph {
 }
 
 /// Finds a node by digest: open addressing over node numbers, probed
-/// linearly from [`BlobKey::spread`]. At 4 bytes a slot and at most half
+/// linearly from [`CompactDigest::spread`]. At 4 bytes a slot and at most half
 /// full, the table for 100,000 records is 1 MiB, so a lookup costs about
 /// one cache miss in it and one in the digests (a general-purpose map
 /// holding the 40-byte keys themselves was a fifth of a collection).
@@ -61,7 +61,7 @@ const EMPTY: NodeId = NodeId::MAX;
 
 impl DigestIndex {
     /// Indexes every digest of `digests`.
-    fn build(digests: &[BlobKey]) -> DigestIndex {
+    fn build(digests: &[CompactDigest]) -> DigestIndex {
         let size = (digests.len() * 2).next_power_of_two().max(8);
         let mut slots = vec![EMPTY; size];
         let mask = size - 1;
@@ -76,7 +76,7 @@ impl DigestIndex {
         DigestIndex { slots }
     }
 
-    fn find(&self, digests: &[BlobKey], digest: &BlobKey) -> Option<NodeId> {
+    fn find(&self, digests: &[CompactDigest], digest: &CompactDigest) -> Option<NodeId> {
         if self.slots.is_empty() {
             return None;
         }
@@ -98,7 +98,7 @@ impl DigestIndex {
 impl BlobGraph {
     /// Adds a record; its references must have been pushed to `refs` (see
     /// [`BlobGraph::push_ref`]) just before.
-    fn push_node(&mut self, digest: BlobKey, size: Option<u64>, root: bool) -> Result<()> {
+    fn push_node(&mut self, digest: CompactDigest, size: Option<u64>, root: bool) -> Result<()> {
         let id = NodeId::try_from(self.digests.len())
             .map_err(|_| Error::invalid("more than 4 billion content records in a namespace"))?;
         let ends = u32::try_from(self.refs.len())
@@ -118,7 +118,7 @@ impl BlobGraph {
     }
 
     /// Adds a reference of the record about to be pushed.
-    fn push_ref(&mut self, digest: BlobKey) {
+    fn push_ref(&mut self, digest: CompactDigest) {
         self.refs.push(digest);
     }
 
@@ -126,9 +126,9 @@ impl BlobGraph {
     #[cfg(test)]
     pub(crate) fn add_for_test(&mut self, digest: &str, refs: &[&str], root: bool) {
         for reference in refs {
-            self.push_ref(BlobKey::parse(reference));
+            self.push_ref(CompactDigest::parse(reference));
         }
-        self.push_node(BlobKey::parse(digest), Some(1), root)
+        self.push_node(CompactDigest::parse(digest), Some(1), root)
             .expect("a small graph");
         self.seal();
     }
@@ -139,7 +139,7 @@ impl BlobGraph {
     }
 
     /// The node recording `digest`, if any.
-    pub(crate) fn find(&self, digest: &BlobKey) -> Option<NodeId> {
+    pub(crate) fn find(&self, digest: &CompactDigest) -> Option<NodeId> {
         self.index.find(&self.digests, digest)
     }
 
@@ -149,7 +149,7 @@ impl BlobGraph {
     }
 
     /// The digests `node` references.
-    pub(crate) fn refs(&self, node: NodeId) -> &[BlobKey] {
+    pub(crate) fn refs(&self, node: NodeId) -> &[CompactDigest] {
         let i = node as usize;
         let start = if i == 0 { 0 } else { self.ref_ends[i - 1] };
         &self.refs[start as usize..self.ref_ends[i] as usize]
@@ -161,7 +161,7 @@ impl BlobGraph {
     }
 
     /// Every node with its digest, in key order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (NodeId, &BlobKey)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (NodeId, &CompactDigest)> {
         (0..).zip(self.digests.iter())
     }
 }
@@ -308,7 +308,7 @@ pub(crate) fn load_blobs(
                     return Ok(true);
                 };
                 for reference in labels::content_refs(&record.labels) {
-                    blobs.push_ref(BlobKey::parse(reference));
+                    blobs.push_ref(CompactDigest::parse(reference));
                 }
                 (Some(record.size), record.labels.contains_key(GC_ROOT))
             }
@@ -316,7 +316,7 @@ pub(crate) fn load_blobs(
             // cannot read.
             Detail::Marking => marking_view(key, value, &gc_label, blobs)?,
         };
-        blobs.push_node(BlobKey::parse(digest), size, root)?;
+        blobs.push_node(CompactDigest::parse(digest), size, root)?;
         Ok(true)
     })?;
     for (_, blobs) in &mut graphs.items {
@@ -454,14 +454,14 @@ fn marking_view(
                 .iter()
                 .filter(|(k, _)| labels::is_content_ref(k))
             {
-                blobs.push_ref(BlobKey::parse(reference));
+                blobs.push_ref(CompactDigest::parse(reference));
             }
             Ok((size, view.labels.contains_key(GC_ROOT)))
         }
         None => {
             let record: ContentRecord = records::decode(key, value)?;
             for reference in labels::content_refs(&record.labels) {
-                blobs.push_ref(BlobKey::parse(reference));
+                blobs.push_ref(CompactDigest::parse(reference));
             }
             Ok((Some(record.size), record.labels.contains_key(GC_ROOT)))
         }
@@ -496,22 +496,26 @@ mod tests {
             .collect();
         for digest in &digests {
             graph
-                .push_node(BlobKey::parse(digest), Some(1), false)
+                .push_node(CompactDigest::parse(digest), Some(1), false)
                 .unwrap();
         }
         assert_eq!(
-            graph.find(&BlobKey::parse(&digests[0])),
+            graph.find(&CompactDigest::parse(&digests[0])),
             None,
             "not sealed yet"
         );
         graph.seal();
         for (node, digest) in (0..).zip(&digests) {
-            assert_eq!(graph.find(&BlobKey::parse(digest)), Some(node), "{digest}");
+            assert_eq!(
+                graph.find(&CompactDigest::parse(digest)),
+                Some(node),
+                "{digest}"
+            );
         }
         for absent in [sha256(7, 200), sha256(8, 0), "sha512:cd".to_owned()] {
-            assert_eq!(graph.find(&BlobKey::parse(&absent)), None, "{absent}");
+            assert_eq!(graph.find(&CompactDigest::parse(&absent)), None, "{absent}");
         }
-        assert_eq!(BlobGraph::default().find(&BlobKey::parse("x")), None);
+        assert_eq!(BlobGraph::default().find(&CompactDigest::parse("x")), None);
     }
 
     #[test]
@@ -542,7 +546,9 @@ mod tests {
             marking_view(b"k", labelled, &finder, &mut graph).unwrap(),
             (Some(7), true)
         );
-        graph.push_node(BlobKey::parse("n"), Some(7), true).unwrap();
+        graph
+            .push_node(CompactDigest::parse("n"), Some(7), true)
+            .unwrap();
         let refs: Vec<String> = graph.refs(0).iter().map(ToString::to_string).collect();
         assert_eq!(refs, ["sha256:aa"]);
         // Not JSON at all: an error naming the key.

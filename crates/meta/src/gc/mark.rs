@@ -3,8 +3,8 @@
 use std::collections::{HashMap, HashSet};
 use std::time::SystemTime;
 
-use crate::blobkey::BlobKey;
 use crate::clock;
+use crate::compact_digest::CompactDigest;
 use crate::keys::ResourceKind;
 use crate::labels::{self, GC_FLAT};
 use crate::records::{ImageRecord, IngestRecord};
@@ -43,8 +43,8 @@ struct Visit<'k> {
 
 /// A digest as a root names it (parsed on the way) or as a node's edge.
 enum Target<'k> {
-    Parsed(BlobKey),
-    Edge(&'k BlobKey),
+    Parsed(CompactDigest),
+    Edge(&'k CompactDigest),
     Node(NodeId),
 }
 
@@ -59,7 +59,7 @@ pub(crate) fn mark<'g>(ns: &str, g: &'g NsGraph, now: SystemTime) -> Marked<'g> 
     };
     let mut stack: Vec<Visit<'g>> = Vec::new();
     let parsed = |digest: &str, follow: bool| Visit {
-        target: Target::Parsed(BlobKey::parse(digest)),
+        target: Target::Parsed(CompactDigest::parse(digest)),
         follow,
     };
     let images: HashMap<&str, &ImageRecord> = g

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use hoist_content::{Algorithm, Digest, IngestManager, Manager};
 
-use crate::blobkey::BlobKey;
+use crate::compact_digest::CompactDigest;
 use crate::crash;
 use crate::error::{Error, Result};
 use crate::fasthash::FastSet;
@@ -247,8 +247,8 @@ pub(crate) fn lease_expired(ns: &str, id: &str, record: &LeaseRecord, now: Syste
     )
 }
 
-/// The blob files found: their digests as [`BlobKey`]s, by algorithm.
-type Listing = Vec<(Algorithm, Vec<BlobKey>)>;
+/// The blob files found: their digests as [`CompactDigest`]s, by algorithm.
+type Listing = Vec<(Algorithm, Vec<CompactDigest>)>;
 
 /// Lists the blob directories, decoding each name on the way (this runs on
 /// the listing thread, in parallel with the database scan, so the main
@@ -278,7 +278,7 @@ fn list_blob_files(store: &MetaStore) -> Result<Listing> {
                 .map_err(|error| Error::io("list", dir, error))?
                 .file_name();
             if let Some(hex) = name.to_str() {
-                keys.push(BlobKey::from_file_name(algorithm.as_str(), hex));
+                keys.push(CompactDigest::from_file_name(algorithm.as_str(), hex));
             }
         }
         listing.push((algorithm, keys));

@@ -1,4 +1,4 @@
-//! [`BlobKey`]: a digest as the GC holds it in memory.
+//! [`CompactDigest`]: a digest as the GC holds it in memory.
 //!
 //! A GC holds every content record of every namespace at once (100,000 in
 //! the benchmark). Keeping SHA-256 digests as 32 bytes inline instead of
@@ -12,40 +12,40 @@ use crate::fasthash::FxHasher;
 
 /// A digest string, compactly.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum BlobKey {
+pub(crate) enum CompactDigest {
     /// `sha256:<64 lowercase hex digits>`, as bytes.
     Sha256([u8; 32]),
     /// Any other string.
     Other(Box<str>),
 }
 
-impl BlobKey {
+impl CompactDigest {
     /// The key of `digest` (any string: a dead edge's label may hold junk).
-    pub(crate) fn parse(digest: &str) -> BlobKey {
+    pub(crate) fn parse(digest: &str) -> CompactDigest {
         match digest.strip_prefix("sha256:").and_then(sha256_from_hex) {
-            Some(bytes) => BlobKey::Sha256(bytes),
-            None => BlobKey::Other(digest.into()),
+            Some(bytes) => CompactDigest::Sha256(bytes),
+            None => CompactDigest::Other(digest.into()),
         }
     }
 
     /// The key of a file named `hex` in the directory of `algorithm`.
-    pub(crate) fn from_file_name(algorithm: &str, hex: &str) -> BlobKey {
+    pub(crate) fn from_file_name(algorithm: &str, hex: &str) -> CompactDigest {
         match (algorithm, sha256_from_hex(hex)) {
-            ("sha256", Some(bytes)) => BlobKey::Sha256(bytes),
-            _ => BlobKey::Other(format!("{algorithm}:{hex}").into()),
+            ("sha256", Some(bytes)) => CompactDigest::Sha256(bytes),
+            _ => CompactDigest::Other(format!("{algorithm}:{hex}").into()),
         }
     }
 }
 
-impl BlobKey {
+impl CompactDigest {
     /// A hash of the key. A SHA-256 is as evenly spread as any hash of it
     /// would be, so its first 8 bytes serve as they are.
     pub(crate) fn spread(&self) -> u64 {
         match self {
-            BlobKey::Sha256([a, b, c, d, e, f, g, h, ..]) => {
+            CompactDigest::Sha256([a, b, c, d, e, f, g, h, ..]) => {
                 u64::from_le_bytes([*a, *b, *c, *d, *e, *f, *g, *h])
             }
-            BlobKey::Other(text) => {
+            CompactDigest::Other(text) => {
                 let mut hasher = FxHasher::default();
                 hasher.write(text.as_bytes());
                 hasher.finish()
@@ -54,10 +54,10 @@ impl BlobKey {
     }
 }
 
-impl fmt::Display for BlobKey {
+impl fmt::Display for CompactDigest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            BlobKey::Sha256(bytes) => {
+            CompactDigest::Sha256(bytes) => {
                 // One write of the whole digest: a collection formats one
                 // per record it removes, and a write per byte added up.
                 const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -70,7 +70,7 @@ impl fmt::Display for BlobKey {
                 // Only ASCII went in.
                 f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
             }
-            BlobKey::Other(text) => f.write_str(text),
+            CompactDigest::Other(text) => f.write_str(text),
         }
     }
 }
@@ -117,16 +117,22 @@ mod tests {
     #[test]
     fn round_trips_and_keeps_odd_strings() {
         let digest = "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
-        let key = BlobKey::parse(digest);
-        assert!(matches!(key, BlobKey::Sha256(_)));
+        let key = CompactDigest::parse(digest);
+        assert!(matches!(key, CompactDigest::Sha256(_)));
         assert_eq!(key.to_string(), digest);
-        assert_eq!(BlobKey::from_file_name("sha256", &digest[7..]), key);
+        assert_eq!(CompactDigest::from_file_name("sha256", &digest[7..]), key);
         let upper = digest.to_uppercase().replace("SHA256", "sha256");
-        assert!(matches!(BlobKey::parse(&upper), BlobKey::Other(_)));
-        assert_ne!(BlobKey::parse(&upper), key);
-        assert_eq!(BlobKey::parse("not a digest").to_string(), "not a digest");
+        assert!(matches!(
+            CompactDigest::parse(&upper),
+            CompactDigest::Other(_)
+        ));
+        assert_ne!(CompactDigest::parse(&upper), key);
         assert_eq!(
-            BlobKey::from_file_name("sha512", "ab").to_string(),
+            CompactDigest::parse("not a digest").to_string(),
+            "not a digest"
+        );
+        assert_eq!(
+            CompactDigest::from_file_name("sha512", "ab").to_string(),
             "sha512:ab"
         );
     }

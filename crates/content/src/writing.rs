@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use crate::digest::Digest;
 use crate::error::{Error, ErrorKind, Result};
+use crate::records::{Labels, WriterOptions};
 use crate::store::{ContentWriter, Ingester};
-use crate::types::{Labels, WriterOptions};
 
 /// Size of the buffer through which the helpers stream; memory use is flat in
 /// the blob size.
