@@ -10,6 +10,7 @@
 //! The xtask binary itself depends on nothing outside the standard library,
 //! so it builds in seconds on a fresh machine before anything is installed.
 
+mod architecture_doc;
 mod bench;
 mod demo;
 mod deps;
