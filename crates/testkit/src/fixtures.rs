@@ -113,6 +113,9 @@ pub struct FixtureSpec {
     /// `vnd.docker.reference.digest`), listed after the platforms as buildx
     /// lists them.
     pub attestations: bool,
+    /// Annotations of the index (`org.opencontainers.image.created`, …),
+    /// in this order; none by default.
+    pub index_annotations: Vec<(String, String)>,
 }
 
 impl FixtureSpec {
@@ -137,6 +140,7 @@ impl FixtureSpec {
             docker_media_types: false,
             compression_level: 0,
             attestations: false,
+            index_annotations: Vec::new(),
         }
     }
 
@@ -347,11 +351,19 @@ impl Fixture {
             let attestation = image.attestation.as_ref()?;
             Some(attestation.index_entry(&image.manifest))
         });
-        let index = serde_json::json!({
+        let mut index = serde_json::json!({
             "schemaVersion": 2,
             "mediaType": index_type,
             "manifests": platforms.chain(attestations).collect::<Vec<_>>(),
         });
+        if !spec.index_annotations.is_empty() {
+            let annotations: serde_json::Map<String, serde_json::Value> = spec
+                .index_annotations
+                .iter()
+                .map(|(key, value)| (key.clone(), serde_json::Value::String(value.clone())))
+                .collect();
+            index["annotations"] = serde_json::Value::Object(annotations);
+        }
         Ok(Fixture {
             index: FixtureBlob::new(index_type, to_bytes(&index)?),
             images,

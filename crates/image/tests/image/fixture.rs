@@ -1,15 +1,13 @@
 //! Deterministic multi-platform images written into a store: several
 //! platforms, one layer shared by all, buildx-style attestations on request,
-//! OCI or Docker media types.
-
-use std::collections::BTreeMap;
-use std::io::Write;
+//! OCI or Docker media types. The images themselves come from
+//! hoist-testkit's generator, the one every test suite uses; this file
+//! writes them into a content store and names their parts.
 
 use hoist_content::{Digest, Ingester, Labels, LocalStore, Manager};
 use hoist_image::media_type as mt;
-use hoist_image::{Descriptor, Image, canonical_json};
+use hoist_image::{Descriptor, Image};
 use hoist_platform::Platform;
-use serde_json::json;
 use tempfile::TempDir;
 
 /// What to build.
@@ -183,17 +181,6 @@ pub fn noise(seed: &str, len: usize) -> Vec<u8> {
     out
 }
 
-/// A gzip-compressed tar holding one file; returns (compressed, uncompressed digest).
-pub fn layer_tar_gz(file: &str, content: &[u8]) -> (Vec<u8>, Digest) {
-    let tar = layer_tar(file, content);
-    let diff_id = Digest::sha256_of(&tar);
-    let mut gz = flate2::GzBuilder::new()
-        .mtime(0)
-        .write(Vec::new(), flate2::Compression::fast());
-    gz.write_all(&tar).unwrap();
-    (gz.finish().unwrap(), diff_id)
-}
-
 /// An uncompressed tar holding one file.
 pub fn layer_tar(file: &str, content: &[u8]) -> Vec<u8> {
     let mut builder = tar::Builder::new(Vec::new());
@@ -206,123 +193,85 @@ pub fn layer_tar(file: &str, content: &[u8]) -> Vec<u8> {
     builder.into_inner().unwrap()
 }
 
-/// Builds `spec` into `store`.
+/// Builds `spec` into `store`: the image comes from hoist-testkit's one
+/// fixture generator (the same one the registry, CLI and interop tests
+/// use), written blob by blob, documents with their GC labels.
 pub fn build<I: Ingester + ?Sized>(store: &I, spec: &Spec) -> Built {
-    let (manifest_type, index_type, config_type, layer_type) = if spec.docker {
-        (
-            mt::DOCKER_MANIFEST,
-            mt::DOCKER_MANIFEST_LIST,
-            mt::DOCKER_CONFIG,
-            mt::DOCKER_LAYER_GZIP,
-        )
-    } else {
-        (
-            mt::OCI_MANIFEST,
-            mt::OCI_INDEX,
-            mt::OCI_CONFIG,
-            mt::OCI_LAYER_GZIP,
-        )
-    };
-    let (shared_bytes, shared_diff) = layer_tar_gz("etc/shared", &noise("shared", 4096));
-    let shared_layer = put(store, layer_type, &shared_bytes);
-
-    let mut platforms = Vec::new();
-    let mut entries = Vec::new();
-    for p in &spec.platforms {
-        let platform: Platform = p.parse().unwrap();
-        let seed = format!("{p}{}", spec.flavor);
-        let (own_bytes, own_diff) = layer_tar_gz(
-            &format!("app/{}", p.replace('/', "-")),
-            &noise(&seed, spec.layer_bytes),
-        );
-        let own_layer = put(store, layer_type, &own_bytes);
-        let mut config = json!({
-            "architecture": platform.architecture,
-            "os": platform.os,
-            "config": {"Env": ["PATH=/usr/bin"]},
-            "rootfs": {"type": "layers", "diff_ids": [shared_diff.to_string(), own_diff.to_string()]},
-        });
-        if let Some(variant) = &platform.variant {
-            config["variant"] = json!(variant);
+    let mut generator = hoist_testkit::FixtureSpec::four_platforms(seed_of(spec), 4096, 0);
+    generator.platforms = spec
+        .platforms
+        .iter()
+        .map(|p| hoist_testkit::FixturePlatform::parse(p).unwrap())
+        .collect();
+    generator.layer_size = spec.layer_bytes;
+    generator.docker_media_types = spec.docker;
+    generator.compression_level = 1;
+    generator.attestations = spec.attestations;
+    if !spec.docker {
+        generator.index_annotations = vec![(
+            "org.opencontainers.image.created".to_owned(),
+            "2024-01-01T00:00:00Z".to_owned(),
+        )];
+    }
+    let fixture = hoist_testkit::Fixture::generate(&generator).unwrap();
+    let stored = |blob: &hoist_testkit::FixtureBlob| -> Descriptor {
+        if mt::is_index(&blob.media_type) || mt::is_manifest(&blob.media_type) {
+            put_document(store, &blob.media_type, &blob.bytes)
+        } else {
+            put(store, &blob.media_type, &blob.bytes)
         }
-        let config = put(store, config_type, &canonical_json(&config));
-        let layers = vec![shared_layer.clone(), own_layer];
-        let manifest = json!({
-            "schemaVersion": 2,
-            "mediaType": manifest_type,
-            "config": config,
-            "layers": layers,
+    };
+    let mut platforms = Vec::new();
+    for image in &fixture.images {
+        let platform: Platform = image.platform.to_text().parse().unwrap();
+        let layers: Vec<Descriptor> = image.layers.iter().map(stored).collect();
+        let config = stored(&image.config);
+        let entry = stored(&image.manifest).with_platform(platform.clone());
+        let attestation = image.attestation.as_ref().map(|a| {
+            let statement = stored(&a.statement).with_annotation(
+                "in-toto.io/predicate-type",
+                "https://slsa.dev/provenance/v0.2",
+            );
+            let config = stored(&a.config);
+            let entry = stored(&a.manifest)
+                .with_platform(Platform::new("unknown", "unknown"))
+                .with_annotation("vnd.docker.reference.digest", entry.digest.to_string())
+                .with_annotation("vnd.docker.reference.type", "attestation-manifest");
+            Attestation {
+                entry,
+                config,
+                statement,
+            }
         });
-        let manifest_bytes = canonical_json(&manifest);
-        let manifest_desc = put_document(store, manifest_type, &manifest_bytes);
-        let entry = manifest_desc.clone().with_platform(platform.clone());
-        entries.push(entry.clone());
         platforms.push(PlatformImage {
             platform,
             entry,
             config,
             layers,
-            attestation: None,
+            attestation,
         });
     }
-    if spec.attestations {
-        for image in &mut platforms {
-            let statement = json!({
-                "_type": "https://in-toto.io/Statement/v0.1",
-                "predicateType": "https://slsa.dev/provenance/v0.2",
-                "subject": [{"name": spec.name, "digest": {"sha256": image.entry.digest.hex()}}],
-            });
-            let statement = put(store, mt::IN_TOTO, &canonical_json(&statement)).with_annotation(
-                "in-toto.io/predicate-type",
-                "https://slsa.dev/provenance/v0.2",
-            );
-            let config = put(
-                store,
-                mt::OCI_CONFIG,
-                &canonical_json(
-                    &json!({"architecture": "unknown", "os": "unknown", "config": {}, "rootfs": {"type": "layers", "diff_ids": []}}),
-                ),
-            );
-            let manifest = json!({
-                "schemaVersion": 2,
-                "mediaType": mt::OCI_MANIFEST,
-                "config": config,
-                "layers": [statement],
-            });
-            let entry = put_document(store, mt::OCI_MANIFEST, &canonical_json(&manifest))
-                .with_platform(Platform::new("unknown", "unknown"))
-                .with_annotation(
-                    "vnd.docker.reference.digest",
-                    image.entry.digest.to_string(),
-                )
-                .with_annotation("vnd.docker.reference.type", "attestation-manifest");
-            entries.push(entry.clone());
-            image.attestation = Some(Attestation {
-                entry,
-                config,
-                statement,
-            });
-        }
-    }
-    let mut annotations = BTreeMap::new();
-    annotations.insert("org.opencontainers.image.created", "2024-01-01T00:00:00Z");
-    let mut index = json!({
-        "schemaVersion": 2,
-        "mediaType": index_type,
-        "manifests": entries,
-    });
-    if !spec.docker {
-        index["annotations"] = json!(annotations);
-    }
-    let index_bytes = canonical_json(&index);
-    let index_desc = put_document(store, index_type, &index_bytes);
+    let shared_layer = platforms
+        .first()
+        .map(|p| p.layers[0].clone())
+        .unwrap_or_else(|| stored(&fixture.images[0].layers[0]));
     Built {
         spec: spec.clone(),
-        index: index_desc,
-        index_bytes,
+        index: stored(&fixture.index),
+        index_bytes: fixture.index.bytes.clone(),
         platforms,
         shared_layer,
     }
+}
+
+/// The generator's seed for `spec`: its flavor and platforms, so two specs
+/// that differ there give different manifests.
+fn seed_of(spec: &Spec) -> u64 {
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    for byte in spec.flavor.bytes().chain(spec.platforms.concat().bytes()) {
+        seed = (seed ^ u64::from(byte)).wrapping_mul(0x100_0000_01B3);
+    }
+    seed
 }
 
 /// Writes a document with its GC labels, as hoist does.

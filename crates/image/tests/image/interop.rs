@@ -252,8 +252,9 @@ fn umoci_unpacks_a_single_platform_save() {
         .args(["unpack", "--image"])
         .arg(format!("{}:1.0", layout.display()))
         .arg(&bundle));
-    assert!(bundle.join("rootfs/etc/shared").is_file());
-    assert!(bundle.join("rootfs/app/linux-amd64").is_file());
+    // testkit's layers: the shared one, then the platform's own.
+    assert!(bundle.join("rootfs/shared/file-0000.bin").is_file());
+    assert!(bundle.join("rootfs/linux/amd64-0/file-0000.bin").is_file());
 }
 
 #[test]

@@ -79,49 +79,21 @@ pub struct Image {
 }
 
 pub fn sample_image(seed: u64, layer_size: usize) -> Image {
-    let layer = Blob::new(bytes_of(seed, layer_size));
-    let platforms = [("linux", "amd64"), ("linux", "arm64")];
-    let mut configs = Vec::new();
-    let mut manifests = Vec::new();
-    for (os, arch) in platforms {
-        let config = Blob::new(Bytes::from(
-            serde_json::to_vec(&serde_json::json!({
-                "architecture": arch, "os": os,
-                "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{:064x}", seed)]},
-                "config": {}
-            }))
-            .unwrap(),
-        ));
-        let manifest = Blob::new(Bytes::from(
-            serde_json::to_vec(&serde_json::json!({
-                "schemaVersion": 2,
-                "mediaType": media_type::OCI_MANIFEST,
-                "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                           "digest": config.digest, "size": config.size()},
-                "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                            "digest": layer.digest, "size": layer.size()}]
-            }))
-            .unwrap(),
-        ));
-        configs.push(config);
-        manifests.push(manifest);
-    }
-    let index = Blob::new(Bytes::from(
-        serde_json::to_vec(&serde_json::json!({
-            "schemaVersion": 2,
-            "mediaType": media_type::OCI_INDEX,
-            "manifests": platforms.iter().zip(&manifests).map(|((os, arch), m)| serde_json::json!({
-                "mediaType": media_type::OCI_MANIFEST, "digest": m.digest, "size": m.size(),
-                "platform": {"os": os, "architecture": arch}
-            })).collect::<Vec<_>>()
-        }))
-        .unwrap(),
-    ));
+    // The one fixture generator of the test suites: two platforms sharing
+    // one layer (a real gzip tar whose diff_id the configs list).
+    let mut spec = hoist_testkit::FixtureSpec::four_platforms(seed, layer_size, 0);
+    spec.platforms = ["linux/amd64", "linux/arm64"]
+        .iter()
+        .map(|p| hoist_testkit::FixturePlatform::parse(p).unwrap())
+        .collect();
+    spec.layers_per_platform = 0;
+    let fixture = hoist_testkit::Fixture::generate(&spec).unwrap();
+    let blob = |b: &hoist_testkit::FixtureBlob| Blob::new(Bytes::from(b.bytes.clone()));
     Image {
-        layer,
-        configs,
-        manifests,
-        index,
+        layer: blob(&fixture.images[0].layers[0]),
+        configs: fixture.images.iter().map(|i| blob(&i.config)).collect(),
+        manifests: fixture.images.iter().map(|i| blob(&i.manifest)).collect(),
+        index: blob(&fixture.index),
     }
 }
 
