@@ -61,7 +61,7 @@ impl Store {
         let mut images = Vec::new();
         let mut matchers = Vec::new();
         for name in names {
-            let image = self.image(name)?.image();
+            let image = crate::images::documents_of(&self.image(name)?);
             // Each image resolves the choice on its own: "the host's
             // platform" may be amd64 in one index and 386 in another. All
             // platforms need no resolving: the image goes whole.

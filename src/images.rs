@@ -1,9 +1,7 @@
 //! Local image operations: list with a platform summary, inspect, platform
 //! report, check, tag, remove.
 
-use std::time::SystemTime;
-
-use hoist_content::{Digest, Labels};
+use hoist_content::Digest;
 use hoist_image::{CheckReport, Document, PlatformReport};
 use hoist_meta::ImageFilter;
 use hoist_platform::Platform;
@@ -12,36 +10,14 @@ use crate::error::Result;
 use crate::platforms::{self, Platforms};
 use crate::store::Store;
 
-/// An image record, as the facade hands it out.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageRecord {
-    /// The image's name.
-    pub name: String,
-    /// What it points at.
-    pub target: hoist_image::Descriptor,
-    /// Its labels.
-    pub labels: Labels,
-    /// When it was created.
-    pub created_at: SystemTime,
-    /// When it last changed.
-    pub updated_at: SystemTime,
-}
+/// An image record: a name, its target, labels and times, as the metadata
+/// store keeps it (one type for that meaning, from `hoist-meta`).
+pub use hoist_meta::Image as ImageRecord;
 
-impl ImageRecord {
-    pub(crate) fn from_meta(record: &hoist_meta::Image) -> ImageRecord {
-        ImageRecord {
-            name: record.name.clone(),
-            target: record.target.clone(),
-            labels: record.labels.clone(),
-            created_at: record.created_at,
-            updated_at: record.updated_at,
-        }
-    }
-
-    /// The image crate's view (name and target).
-    pub fn image(&self) -> hoist_image::Image {
-        hoist_image::Image::new(self.name.clone(), self.target.clone())
-    }
+/// The image crate's view of a record: what an operation on the image's
+/// documents needs (its name, for messages, and its target).
+pub(crate) fn documents_of(record: &ImageRecord) -> hoist_image::Image {
+    hoist_image::Image::new(record.name.clone(), record.target.clone())
 }
 
 /// Which platforms an image lists and how many of them are here whole.
@@ -123,8 +99,7 @@ impl Store {
         let content = self.content();
         let mut rows = Vec::new();
         for record in self.namespace_handle().images().list(&filter)? {
-            let record = ImageRecord::from_meta(&record);
-            let platforms = match hoist_image::platform_report(&content, &record.image()) {
+            let platforms = match hoist_image::platform_report(&content, &documents_of(&record)) {
                 Ok(report) => PlatformSummary::of(&report),
                 Err(error) if error.is_not_found() || error.is_data_loss() => {
                     PlatformSummary::default()
@@ -141,8 +116,7 @@ impl Store {
     /// # Errors
     /// Not found if there is no such image.
     pub fn image(&self, name: &str) -> Result<ImageRecord> {
-        let record = self.namespace_handle().images().get(name)?;
-        Ok(ImageRecord::from_meta(&record))
+        Ok(self.namespace_handle().images().get(name)?)
     }
 
     /// The image `name` with its top document and platform report.
@@ -153,7 +127,7 @@ impl Store {
         let record = self.image(name)?;
         let content = self.content();
         let document = hoist_image::read_document(&content, &record.target)?;
-        let report = hoist_image::platform_report(&content, &record.image())?;
+        let report = hoist_image::platform_report(&content, &documents_of(&record))?;
         Ok(Inspection {
             record,
             document,
@@ -169,7 +143,7 @@ impl Store {
         let record = self.image(name)?;
         Ok(hoist_image::platform_report(
             &self.content(),
-            &record.image(),
+            &documents_of(&record),
         )?)
     }
 
@@ -180,7 +154,7 @@ impl Store {
     /// from its index (the error lists the available ones).
     pub fn check(&self, name: &str, platforms: &Platforms) -> Result<CheckReport> {
         let record = self.image(name)?;
-        let image = record.image();
+        let image = documents_of(&record);
         let content = self.content();
         if platforms.is_all() {
             return Ok(hoist_image::check_all(&content, &image)?);
@@ -202,7 +176,7 @@ impl Store {
     /// Not found if `source` does not exist.
     pub fn tag(&self, source: &str, new_name: &str) -> Result<ImageRecord> {
         let record = self.namespace_handle().images().tag(source, new_name)?;
-        Ok(ImageRecord::from_meta(&record))
+        Ok(record)
     }
 
     /// Renames `old` to `new` (the new name exists before the old one goes).
@@ -211,7 +185,7 @@ impl Store {
     /// Not found if `old` does not exist; already exists if `new` does.
     pub fn rename(&self, old: &str, new: &str) -> Result<ImageRecord> {
         let record = self.namespace_handle().images().rename(old, new)?;
-        Ok(ImageRecord::from_meta(&record))
+        Ok(record)
     }
 
     /// Removes the name `name`; with `if_target`, only while it still points

@@ -102,7 +102,13 @@ impl Store {
         let destination = transfer::parse_reference(destination.unwrap_or(name))?;
         let lease = self.begin("push")?;
         let report = self
-            .push_image(&lease, record.image(), &destination, options, progress)
+            .push_image(
+                &lease,
+                crate::images::documents_of(&record),
+                &destination,
+                options,
+                progress,
+            )
             .await?;
         // A reduced index was never named: the lease alone held it, and the
         // collector may take it now.

@@ -64,12 +64,18 @@ impl Store {
         let record = self.image(source)?;
         let lease = self.begin("reduce")?;
         let content = lease.content();
-        let selection = crate::platforms::resolve(&content, &record.image(), platforms)?;
+        let selection =
+            crate::platforms::resolve(&content, &crate::images::documents_of(&record), platforms)?;
         let options = ReduceOptions {
             bare_manifest,
             name: Some(new_name.to_owned()),
         };
-        let reduced = hoist_image::reduce(&content, &record.image(), &selection.matcher, &options)?;
+        let reduced = hoist_image::reduce(
+            &content,
+            &crate::images::documents_of(&record),
+            &selection.matcher,
+            &options,
+        )?;
         // The new index is held by the lease until the name reaches it.
         self.set_image(new_name, &reduced.target)?;
         lease.finish()?;
@@ -95,7 +101,7 @@ impl Store {
         };
         let mut images = Vec::new();
         match existing {
-            Some(record) if request.amend => images.push(record.image()),
+            Some(record) if request.amend => images.push(crate::images::documents_of(&record)),
             Some(_) => {
                 return Err(Error::new(
                     ErrorKind::AlreadyExists,
@@ -105,7 +111,7 @@ impl Store {
             None => {}
         }
         for source in sources {
-            images.push(self.image(source)?.image());
+            images.push(crate::images::documents_of(&self.image(source)?));
         }
         let lease = self.begin("assemble")?;
         let content = lease.content();
