@@ -8,56 +8,7 @@ use std::fmt;
 /// `Result` with the facade's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// What went wrong, in terms a caller can act on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ErrorKind {
-    /// An image, blob, lease, platform or remote reference does not exist.
-    NotFound,
-    /// The thing to create exists already.
-    AlreadyExists,
-    /// The input is malformed (a reference, a platform, an archive).
-    InvalidArgument,
-    /// The state forbids the operation (blobs missing locally, an empty
-    /// index, a conditional delete whose target moved on).
-    FailedPrecondition,
-    /// A required platform is absent (locally or in a remote index): what
-    /// `verify` reports, distinct so CI can tell it from other failures.
-    PlatformMissing,
-    /// Something is held elsewhere or a registry is unreachable; retrying may work.
-    Unavailable,
-    /// No credentials, or the registry refused them.
-    Unauthenticated,
-    /// The credentials do not allow the action.
-    Denied,
-    /// Stored or received bytes do not match their digest or size.
-    DataLoss,
-    /// A format or protocol feature hoist does not handle.
-    Unsupported,
-    /// A file-system error.
-    Io,
-    /// Anything else (database failures, protocol violations).
-    Internal,
-}
-
-impl fmt::Display for ErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ErrorKind::NotFound => "not found",
-            ErrorKind::AlreadyExists => "already exists",
-            ErrorKind::InvalidArgument => "invalid argument",
-            ErrorKind::FailedPrecondition => "failed precondition",
-            ErrorKind::PlatformMissing => "platform missing",
-            ErrorKind::Unavailable => "unavailable",
-            ErrorKind::Unauthenticated => "unauthenticated",
-            ErrorKind::Denied => "denied",
-            ErrorKind::DataLoss => "data loss",
-            ErrorKind::Unsupported => "unsupported",
-            ErrorKind::Io => "I/O error",
-            ErrorKind::Internal => "internal error",
-        })
-    }
-}
+pub use hoist_error::ErrorKind;
 
 type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -138,7 +89,7 @@ impl Error {
 
     /// True for [`ErrorKind::DataLoss`].
     pub fn is_data_loss(&self) -> bool {
-        self.kind == ErrorKind::DataLoss
+        self.kind.is_data_loss()
     }
 
     /// The image crate's error in the chain, if any (for its
@@ -170,84 +121,22 @@ impl Error {
     }
 }
 
-/// `From<$error> for Error` for a crate whose errors carry a kind (`$kind`):
-/// the kinds named in `[..]` map to their namesakes here, the `pattern =>
-/// kind` pairs as given, anything else (kinds added later) to `Internal`.
-macro_rules! from_kinded_error {
-    ($error:ty, $kind:path, [$($same:ident),* $(,)?] $(, $from:pat => $to:expr)* $(,)?) => {
-        impl From<$error> for Error {
+/// The crates below speak the same [`ErrorKind`]s: an error keeps its kind
+/// on the way up, and the crate's error is kept whole as the source.
+macro_rules! from_crate_error {
+    ($($error:ty),* $(,)?) => {
+        $(impl From<$error> for Error {
             fn from(error: $error) -> Error {
-                use $kind as K;
-                let kind = match error.kind() {
-                    $(K::$same => ErrorKind::$same,)*
-                    $($from => $to,)*
-                    #[allow(unreachable_patterns)]
-                    _ => ErrorKind::Internal,
-                };
-                Error::wrap(kind, error)
+                Error::wrap(error.kind(), error)
             }
-        }
+        })*
     };
 }
 
-from_kinded_error!(
+from_crate_error!(
     hoist_content::Error,
-    hoist_content::ErrorKind,
-    [
-        NotFound,
-        AlreadyExists,
-        InvalidArgument,
-        FailedPrecondition,
-        Unavailable,
-        DataLoss,
-        Io
-    ],
-);
-from_kinded_error!(
     hoist_meta::Error,
-    hoist_meta::ErrorKind,
-    [
-        NotFound,
-        AlreadyExists,
-        InvalidArgument,
-        FailedPrecondition,
-        Unavailable,
-        DataLoss,
-        Io
-    ],
-);
-from_kinded_error!(
     hoist_image::Error,
-    hoist_image::ErrorKind,
-    [
-        NotFound,
-        AlreadyExists,
-        InvalidArgument,
-        FailedPrecondition,
-        Unavailable,
-        DataLoss,
-        Unsupported,
-        Io
-    ],
-);
-from_kinded_error!(
     hoist_remote::Error,
-    hoist_remote::ErrorKind,
-    [
-        NotFound,
-        Unauthenticated,
-        Denied,
-        InvalidArgument,
-        Unavailable,
-        FailedPrecondition,
-        Io
-    ],
-    hoist_remote::ErrorKind::DataLoss | hoist_remote::ErrorKind::DigestMismatch => ErrorKind::DataLoss,
-    hoist_remote::ErrorKind::Unsupported | hoist_remote::ErrorKind::TooLarge => ErrorKind::Unsupported,
+    hoist_platform::Error,
 );
-
-impl From<hoist_platform::Error> for Error {
-    fn from(error: hoist_platform::Error) -> Error {
-        Error::wrap(ErrorKind::InvalidArgument, error)
-    }
-}

@@ -17,6 +17,7 @@ mod tests {
         ("hoist-oci", "crates/oci/Cargo.toml"),
         ("hoist-content", "crates/content/Cargo.toml"),
         ("hoist-platform", "crates/platform/Cargo.toml"),
+        ("hoist-error", "crates/error/Cargo.toml"),
     ];
 
     /// The `hoist*` names under `[dependencies]` of a manifest (not dev- or

@@ -10,44 +10,7 @@ use crate::timestamp;
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// What went wrong, in terms a caller can act on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ErrorKind {
-    /// The blob, ingest or reference does not exist.
-    NotFound,
-    /// The blob is already committed: for a writer, the work is already done.
-    AlreadyExists,
-    /// The input is malformed (a bad digest string, an empty reference, ...).
-    InvalidArgument,
-    /// The request is well-formed but the state forbids it: a size or digest
-    /// mismatch at commit, a resumed ingest whose expected digest differs.
-    FailedPrecondition,
-    /// Someone else holds the reference or the digest; retry later (see
-    /// [`Error::holder`]), or use the waiting helpers.
-    Unavailable,
-    /// Stored data is damaged (a blob whose bytes no longer match its digest).
-    DataLoss,
-    /// An I/O error from the file system; [`Error::path`] names the file.
-    Io,
-    /// A failure of a backend that is not the file system (used by wrapping stores).
-    Internal,
-}
-
-impl fmt::Display for ErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ErrorKind::NotFound => "not found",
-            ErrorKind::AlreadyExists => "already exists",
-            ErrorKind::InvalidArgument => "invalid argument",
-            ErrorKind::FailedPrecondition => "failed precondition",
-            ErrorKind::Unavailable => "unavailable",
-            ErrorKind::DataLoss => "data loss",
-            ErrorKind::Io => "I/O error",
-            ErrorKind::Internal => "internal error",
-        })
-    }
-}
+pub use hoist_error::ErrorKind;
 
 /// Who holds a lock that made an operation [`ErrorKind::Unavailable`].
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -7,46 +7,7 @@ use std::path::{Path, PathBuf};
 use hoist_content::Digest;
 use hoist_platform::Platform;
 
-/// What went wrong, independent of the object it concerns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ErrorKind {
-    /// A blob, a manifest for a platform, or an archive entry does not exist.
-    NotFound,
-    /// The thing to create already exists (e.g. a platform in an assembled index).
-    AlreadyExists,
-    /// The input is malformed: bad JSON, a bad path in an archive, a bad digest.
-    InvalidArgument,
-    /// The input is well formed but the operation cannot proceed in this state,
-    /// e.g. a platform to keep is incomplete locally, or nothing matched.
-    FailedPrecondition,
-    /// Something is temporarily held elsewhere; retrying may succeed.
-    Unavailable,
-    /// Stored or received bytes do not match what describes them (digest or size).
-    DataLoss,
-    /// A format hoist deliberately does not handle (Docker schema 1, ...).
-    Unsupported,
-    /// An input/output error reading or writing a file or a stream.
-    Io,
-    /// Anything else reported by the content store.
-    Other,
-}
-
-impl fmt::Display for ErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ErrorKind::NotFound => "not found",
-            ErrorKind::AlreadyExists => "already exists",
-            ErrorKind::InvalidArgument => "invalid argument",
-            ErrorKind::FailedPrecondition => "failed precondition",
-            ErrorKind::Unavailable => "unavailable",
-            ErrorKind::DataLoss => "data loss",
-            ErrorKind::Unsupported => "unsupported",
-            ErrorKind::Io => "i/o error",
-            ErrorKind::Other => "error",
-        })
-    }
-}
+pub use hoist_error::ErrorKind;
 
 /// Blobs missing locally, grouped by what needs them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,17 +138,7 @@ impl Error {
 
     /// Wraps a content-store error, keeping its kind; `context` says what was being done.
     pub(crate) fn content(context: impl fmt::Display, source: hoist_content::Error) -> Self {
-        use hoist_content::ErrorKind as C;
-        let kind = match source.kind() {
-            C::NotFound => ErrorKind::NotFound,
-            C::AlreadyExists => ErrorKind::AlreadyExists,
-            C::InvalidArgument => ErrorKind::InvalidArgument,
-            C::FailedPrecondition => ErrorKind::FailedPrecondition,
-            C::Unavailable => ErrorKind::Unavailable,
-            C::DataLoss => ErrorKind::DataLoss,
-            C::Io => ErrorKind::Io,
-            _ => ErrorKind::Other,
-        };
+        let kind = source.kind();
         Error::new(kind, format!("{context}: {source}")).with_source(source)
     }
 

@@ -1,45 +1,6 @@
 //! The crate's one error type: a kind, a message naming the object, a cause.
 
-use std::fmt;
-
-/// What went wrong, independent of the object it went wrong with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ErrorKind {
-    /// The image, lease, content record, ingest or namespace does not exist.
-    NotFound,
-    /// The object already exists (an image name, a lease id, a content record).
-    AlreadyExists,
-    /// The request itself is malformed: an empty name, a bad digest, a bad label.
-    InvalidArgument,
-    /// The store is not in the state the request assumes (e.g. a conditional
-    /// delete whose target moved on, a lease that is gone).
-    FailedPrecondition,
-    /// The store is held elsewhere in a way that cannot be waited out.
-    Unavailable,
-    /// Stored data is damaged: a record that does not decode, a blob that is
-    /// missing under a record.
-    DataLoss,
-    /// The file system failed.
-    Io,
-    /// RocksDB failed.
-    Database,
-}
-
-impl fmt::Display for ErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ErrorKind::NotFound => "not found",
-            ErrorKind::AlreadyExists => "already exists",
-            ErrorKind::InvalidArgument => "invalid argument",
-            ErrorKind::FailedPrecondition => "failed precondition",
-            ErrorKind::Unavailable => "unavailable",
-            ErrorKind::DataLoss => "data loss",
-            ErrorKind::Io => "i/o error",
-            ErrorKind::Database => "database error",
-        })
-    }
-}
+pub use hoist_error::ErrorKind;
 
 /// An error from the metadata store.
 ///
@@ -147,30 +108,15 @@ impl Error {
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-fn kind_from_content(kind: hoist_content::ErrorKind) -> ErrorKind {
-    use hoist_content::ErrorKind as Content;
-    match kind {
-        Content::NotFound => ErrorKind::NotFound,
-        Content::AlreadyExists => ErrorKind::AlreadyExists,
-        Content::InvalidArgument => ErrorKind::InvalidArgument,
-        Content::FailedPrecondition => ErrorKind::FailedPrecondition,
-        Content::Unavailable => ErrorKind::Unavailable,
-        Content::DataLoss => ErrorKind::DataLoss,
-        Content::Io => ErrorKind::Io,
-        _ => ErrorKind::Database,
-    }
-}
-
 impl From<hoist_content::Error> for Error {
     fn from(error: hoist_content::Error) -> Self {
-        Error::new(kind_from_content(error.kind()), error.message().to_owned()).with_source(error)
+        Error::new(error.kind(), error.message().to_owned()).with_source(error)
     }
 }
 
 impl From<Error> for hoist_content::Error {
     /// For the content role traits, which speak the content crate's error.
     fn from(error: Error) -> Self {
-        use hoist_content::ErrorKind as Content;
         let Error {
             kind,
             message,
@@ -178,26 +124,15 @@ impl From<Error> for hoist_content::Error {
         } = error;
         // A content error that passed through this crate unchanged goes back as it was.
         let source = match source.map(|s| s.downcast::<hoist_content::Error>()) {
-            Some(Ok(inner))
-                if kind_from_content(inner.kind()) == kind && inner.message() == message =>
-            {
+            Some(Ok(inner)) if inner.kind() == kind && inner.message() == message => {
                 return *inner;
             }
             Some(Ok(inner)) => Some(inner as Box<dyn std::error::Error + Send + Sync>),
             Some(Err(other)) => Some(other),
             None => None,
         };
-        let content_kind = match kind {
-            ErrorKind::NotFound => Content::NotFound,
-            ErrorKind::AlreadyExists => Content::AlreadyExists,
-            ErrorKind::InvalidArgument => Content::InvalidArgument,
-            ErrorKind::FailedPrecondition => Content::FailedPrecondition,
-            ErrorKind::Unavailable => Content::Unavailable,
-            ErrorKind::DataLoss => Content::DataLoss,
-            ErrorKind::Io => Content::Io,
-            ErrorKind::Database => Content::Internal,
-        };
-        let converted = hoist_content::Error::new(content_kind, message);
+        // One vocabulary of kinds: the kind goes back unchanged.
+        let converted = hoist_content::Error::new(kind, message);
         match source {
             Some(source) => converted.with_source(SourceError(source)),
             None => converted,

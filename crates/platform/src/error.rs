@@ -1,28 +1,12 @@
 //! The crate's one error type.
 
-use std::fmt;
-
 /// The forms a platform specifier may take, quoted in every parse error so the
 /// user sees what would have been accepted.
 pub const ACCEPTED_FORMS: &str = "accepted forms are os, arch, os/arch and os/arch/variant \
      (e.g. linux, arm64, linux/amd64, linux/arm64/v8), optionally with an OS version and \
      features as in windows(10.0.17763+win32k)/amd64";
 
-/// What went wrong, independent of the input it went wrong with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ErrorKind {
-    /// The input is not a platform specifier this crate understands.
-    InvalidArgument,
-}
-
-impl fmt::Display for ErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ErrorKind::InvalidArgument => f.write_str("invalid argument"),
-        }
-    }
-}
+pub use hoist_error::ErrorKind;
 
 /// A platform specifier that could not be parsed.
 ///

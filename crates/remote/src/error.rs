@@ -2,61 +2,10 @@
 //! (reference, digest, host), the registry's own error code and message when
 //! its body carried one, and the cause.
 
-use std::fmt;
-
 /// A result whose error is [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// What kind of failure, for callers that branch (retry, prompt for login,
-/// report "not found").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ErrorKind {
-    /// The manifest, blob or repository does not exist on the registry.
-    NotFound,
-    /// No credentials, or the registry (or its token service) refused them.
-    Unauthenticated,
-    /// The credentials were accepted but do not allow this action.
-    Denied,
-    /// The caller's input is malformed (a reference, a config file).
-    InvalidArgument,
-    /// The registry could not be reached or answered with a server error, a
-    /// reset connection or a timeout; trying again later may work.
-    Unavailable,
-    /// Fewer bytes arrived than were announced, or a body was cut off.
-    DataLoss,
-    /// Received content does not hash to the digest it should have.
-    DigestMismatch,
-    /// A manifest is larger than the accepted limit.
-    TooLarge,
-    /// The registry answered in a way the protocol does not allow.
-    Protocol,
-    /// The registry does not support what was asked (e.g. a Range request).
-    Unsupported,
-    /// The operation conflicts with the registry's state.
-    FailedPrecondition,
-    /// A local file could not be read.
-    Io,
-}
-
-impl fmt::Display for ErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ErrorKind::NotFound => "not found",
-            ErrorKind::Unauthenticated => "unauthenticated",
-            ErrorKind::Denied => "denied",
-            ErrorKind::InvalidArgument => "invalid argument",
-            ErrorKind::Unavailable => "unavailable",
-            ErrorKind::DataLoss => "data loss",
-            ErrorKind::DigestMismatch => "digest mismatch",
-            ErrorKind::TooLarge => "too large",
-            ErrorKind::Protocol => "protocol error",
-            ErrorKind::Unsupported => "unsupported",
-            ErrorKind::FailedPrecondition => "failed precondition",
-            ErrorKind::Io => "i/o error",
-        })
-    }
-}
+pub use hoist_error::ErrorKind;
 
 /// An error entry from the registry's JSON error body
 /// (`{"errors":[{"code":"MANIFEST_UNKNOWN","message":"…"}]}`).
