@@ -35,7 +35,8 @@ pub enum ErrorKind {
     Unsupported,
     /// The operation conflicts with the registry's state.
     FailedPrecondition,
-    /// A local file could not be read.
+    /// A local file could not be read or written, or a credential helper
+    /// could not store or erase credentials.
     Io,
 }
 
