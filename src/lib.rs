@@ -4,7 +4,7 @@
 //! through one namespace; it lists, inspects, checks, tags, reduces,
 //! assembles, saves and loads images, manages content, leases and garbage
 //! collection, and pulls, pushes, copies and verifies images against
-//! registries. Every writing operation runs under a lease that expires on
+//! registries (and logs in to them, keeping credentials where Docker does). Every writing operation runs under a lease that expires on
 //! its own, and names what it wrote last, so a collection running beside it
 //! (in this process or another) never takes what it still needs.
 //!
@@ -36,6 +36,7 @@ mod archive;
 mod copy;
 mod error;
 mod images;
+mod login;
 mod options;
 mod platforms;
 mod progress;
@@ -49,6 +50,7 @@ mod verify;
 pub use archive::{HeldContent, LoadReport};
 pub use error::{Error, ErrorKind, Result};
 pub use images::{ImageRecord, ImageSummary, Inspection, PlatformSummary};
+pub use login::{LoginOptions, LoginReport};
 pub use options::{
     CredentialsSource, DEFAULT_CONCURRENCY, DEFAULT_LEASE_TTL, DEFAULT_NAMESPACE, StoreOptions,
 };

@@ -2,7 +2,7 @@
 //! every writing operation runs under.
 
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use hoist_meta::{Content, Lease, LeaseOptions, MetaStore, Namespace};
 use hoist_remote::{Client, ClientOptions, DockerConfig, StaticCredentials};
@@ -25,7 +25,9 @@ struct Inner {
     meta: MetaStore,
     namespace: Namespace,
     options: StoreOptions,
-    client: OnceLock<Client>,
+    /// Built on first use; dropped by a login or logout, whose credentials
+    /// the next one reads.
+    client: Mutex<Option<Client>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -50,7 +52,7 @@ impl Store {
                 meta,
                 namespace,
                 options,
-                client: OnceLock::new(),
+                client: Mutex::new(None),
             }),
         })
     }
@@ -68,7 +70,7 @@ impl Store {
                 meta: self.inner.meta.clone(),
                 namespace,
                 options,
-                client: OnceLock::new(),
+                client: Mutex::new(None),
             }),
         })
     }
@@ -108,7 +110,9 @@ impl Store {
     /// # Errors
     /// When the credentials file cannot be read or the client cannot be built.
     pub fn client(&self) -> Result<Client> {
-        if let Some(client) = self.inner.client.get() {
+        if let Ok(cached) = self.inner.client.lock()
+            && let Some(client) = cached.as_ref()
+        {
             return Ok(client.clone());
         }
         let options = &self.inner.options;
@@ -134,7 +138,20 @@ impl Store {
             client_options.idle_timeout = timeout;
         }
         let client = Client::new(client_options)?;
-        Ok(self.inner.client.get_or_init(|| client).clone())
+        if let Ok(mut cached) = self.inner.client.lock() {
+            // Two threads may both build one; the first kept wins, so every
+            // caller shares one token cache.
+            return Ok(cached.get_or_insert(client).clone());
+        }
+        Ok(client)
+    }
+
+    /// Drops the cached client: the next [`Store::client`] reads the
+    /// credentials again (after a login or logout changed them).
+    pub(crate) fn forget_client(&self) {
+        if let Ok(mut cached) = self.inner.client.lock() {
+            *cached = None;
+        }
     }
 
     /// Starts a writing operation: a lease that expires on its own (so a

@@ -10,6 +10,7 @@ mod auth;
 mod faults;
 mod interop;
 mod local;
+mod login;
 mod processes;
 mod registry;
 mod support;

@@ -3,11 +3,9 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context as _;
-use hoist::remote::{ClientOptions, DockerConfig};
-
 use crate::args::GlobalArgs;
 use crate::root::store_root;
+use anyhow::Context as _;
 
 /// The global settings of one invocation.
 #[derive(Debug, Clone)]
@@ -76,21 +74,5 @@ impl Context {
             .enable_all()
             .build()
             .context("starting the async runtime")
-    }
-
-    /// Registry client options: Docker's credentials, certs.d, insecure hosts.
-    ///
-    /// # Errors
-    /// When Docker's config.json exists but cannot be read.
-    pub fn client_options(&self) -> anyhow::Result<ClientOptions> {
-        let credentials = DockerConfig::load_default().context("reading Docker's config.json")?;
-        let mut options = ClientOptions::default().with_credentials(credentials);
-        if let Some(dir) = &self.hosts_dir {
-            options = options.with_hosts_dir(dir.clone());
-        }
-        for host in &self.insecure_registries {
-            options = options.with_insecure(host.clone());
-        }
-        Ok(options)
     }
 }

@@ -10,7 +10,6 @@ mod args;
 mod commands;
 mod context;
 mod diagnostic;
-mod docker_auth;
 mod exit;
 mod inputs;
 mod output;

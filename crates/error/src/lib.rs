@@ -63,7 +63,8 @@ pub enum ErrorKind {
     /// Valid, but not supported: a media type, a nesting too deep, a
     /// registry feature.
     Unsupported,
-    /// A file or directory could not be read or written.
+    /// A file or directory could not be read or written, or a credential
+    /// helper could not store or erase credentials.
     Io,
     /// The metadata database failed.
     Database,

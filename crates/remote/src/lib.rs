@@ -1,8 +1,8 @@
 //! A client for the OCI distribution API: resolve references, fetch and push
 //! manifests and blobs, with the auth registries really use (Basic, bearer
 //! tokens by `GET` or OAuth2 `POST`, Docker's `config.json` and credential
-//! helpers), per-host TLS and mirrors (`certs.d/<host>/hosts.toml`), retries
-//! and idle timeouts.
+//! helpers, read for credentials and written by `login`), per-host TLS and
+//! mirrors (`certs.d/<host>/hosts.toml`), retries and idle timeouts.
 //!
 //! It moves bytes and checks what the protocol lets it check (manifest
 //! digests and sizes); it is not a store. Blob downloads are streams the
@@ -54,6 +54,7 @@ mod blob;
 mod client;
 mod error;
 mod hosts;
+mod login;
 mod manifest;
 pub mod media_type;
 mod reference;
@@ -64,7 +65,7 @@ mod upload;
 
 pub use auth::challenge::Challenge;
 pub use auth::credentials::{CredentialProvider, Credentials, Secret, StaticCredentials};
-pub use auth::docker_config::DockerConfig;
+pub use auth::docker_config::{CredentialStore, DockerConfig};
 pub use auth::scope::Scopes;
 pub use auth::token::TokenMethod;
 pub use blob::BlobStream;

@@ -1,15 +1,17 @@
-//! `hoist login` and `hoist logout`: credentials checked against the
-//! registry, then saved where Docker keeps them.
+//! `hoist login` and `hoist logout`: prompting and printing around the
+//! library's [`hoist::Store::login`] and [`hoist::Store::logout`], which
+//! check the credentials against the registry and keep them where Docker
+//! does.
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
 use anyhow::{Context as _, bail};
-use hoist::remote::{Client, Credentials, ErrorKind, StaticCredentials};
+use hoist::LoginOptions;
+use hoist::remote::{CredentialStore, DockerConfig, Reference};
 
 use crate::args::{LoginArgs, LogoutArgs};
 use crate::context::Context;
 use crate::diagnostic::note_registry;
-use crate::docker_auth::{ConfigFile, Storage, registry_host};
 use crate::exit::UsageError;
 use crate::output::print_line;
 use crate::terminal::read_hidden_line;
@@ -20,10 +22,7 @@ use crate::terminal::read_hidden_line;
 /// Bad input (exit 2), refused credentials, an unreachable registry, or a
 /// config file that cannot be written.
 pub fn login(context: &Context, args: &LoginArgs) -> anyhow::Result<()> {
-    let host = registry_host(&args.registry);
-    if host.is_empty() {
-        return Err(UsageError(format!("invalid registry {:?}", args.registry)).into());
-    }
+    let host = registry_argument(&args.registry)?;
     note_registry(&host);
     let interactive = std::io::stdin().is_terminal();
     let username = match &args.username {
@@ -56,16 +55,18 @@ pub fn login(context: &Context, args: &LoginArgs) -> anyhow::Result<()> {
         return Err(UsageError("the password must not be empty".to_owned()).into());
     }
 
-    check_credentials(context, &host, &username, &password)
-        .with_context(|| format!("logging in to {host} as {username}"))?;
-
-    let mut file = ConfigFile::load_default()?;
-    let storage = file
-        .store(&host, &username, &password)
-        .with_context(|| format!("saving the credentials for {host}"))?;
-    match storage {
-        Storage::File => eprintln!("credentials saved in {}", file.path().display()),
-        Storage::Helper(name) => eprintln!("credentials saved by docker-credential-{name}"),
+    let store = context.open_store()?;
+    let report = context.runtime()?.block_on(store.login(
+        &host,
+        &username,
+        &password,
+        &LoginOptions::default(),
+    ))?;
+    match report.stored_in {
+        CredentialStore::Helper(name) => {
+            eprintln!("credentials saved by docker-credential-{name}");
+        }
+        _ => eprintln!("credentials saved in {}", report.config.display()),
     }
     print_line("Login Succeeded")
 }
@@ -74,14 +75,11 @@ pub fn login(context: &Context, args: &LoginArgs) -> anyhow::Result<()> {
 ///
 /// # Errors
 /// When the file or the helper cannot be changed.
-pub fn logout(args: &LogoutArgs) -> anyhow::Result<()> {
-    let host = registry_host(&args.registry);
-    if host.is_empty() {
-        return Err(UsageError(format!("invalid registry {:?}", args.registry)).into());
-    }
-    let mut file = ConfigFile::load_default()?;
-    if file
-        .erase(&host)
+pub fn logout(context: &Context, args: &LogoutArgs) -> anyhow::Result<()> {
+    let host = registry_argument(&args.registry)?;
+    let store = context.open_store()?;
+    if store
+        .logout(&host)
         .with_context(|| format!("removing the credentials for {host}"))?
     {
         print_line(&format!("Removing login credentials for {host}"))
@@ -91,39 +89,24 @@ pub fn logout(args: &LogoutArgs) -> anyhow::Result<()> {
     }
 }
 
-/// Asks the registry whether it accepts the credentials: resolving a probe
-/// name makes it challenge, and the client answers with the credentials (a
-/// Basic header, or a token request). Refused credentials come back as
-/// `Unauthenticated`; "not found" or "denied" mean they were accepted (the
-/// probe repository need not exist, nor be readable by this user).
-fn check_credentials(
-    context: &Context,
-    host: &str,
-    username: &str,
-    password: &str,
-) -> anyhow::Result<()> {
-    let credentials = StaticCredentials::new().with(host, Credentials::basic(username, password));
-    let mut options = context.client_options()?.with_credentials(credentials);
-    options.retry.attempts = 1;
-    let client = Client::new(options)?;
-    let probe_name = if host == "docker.io" {
-        "docker.io/library/hoist-login-check:latest".to_owned()
-    } else {
-        format!("{host}/hoist-login-check:latest")
-    };
-    let probe = crate::inputs::parse_reference(&probe_name)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    match runtime.block_on(client.resolve(&probe)) {
-        Ok(_) => Ok(()),
-        Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::Denied) => Ok(()),
-        Err(e) if e.kind() == ErrorKind::Unauthenticated => {
-            Err(anyhow::Error::new(e).context("the registry refused the user name or password"))
-        }
-        Err(e) => Err(anyhow::Error::new(e).context("could not check the credentials")),
+/// The registry host an argument names (a URL is reduced to its host), or
+/// a usage error before anything is asked.
+fn registry_argument(text: &str) -> Result<String, UsageError> {
+    let host = DockerConfig::registry_host(text);
+    let invalid = |detail: String| UsageError(format!("invalid registry {text:?}{detail}"));
+    if host.is_empty() {
+        return Err(invalid(String::new()));
     }
+    let probe: Reference = format!("{host}/x")
+        .parse()
+        .map_err(|e| invalid(format!(": {e}")))?;
+    // A name without a dot or a port would be a Docker Hub repository.
+    if probe.registry() != host {
+        return Err(invalid(
+            ": it is not a registry host (add its port, or a domain)".to_owned(),
+        ));
+    }
+    Ok(host)
 }
 
 fn prompt(label: &str) -> anyhow::Result<String> {

@@ -51,7 +51,7 @@ pub fn run(context: &Context, command: Command) -> anyhow::Result<()> {
         Command::Fsck(args) => maintenance::fsck(context, &args),
         Command::Namespace(NamespaceCommand::Ls) => maintenance::namespaces(context),
         Command::Login(args) => login::login(context, &args),
-        Command::Logout(args) => login::logout(&args),
+        Command::Logout(args) => login::logout(context, &args),
         Command::Completion(args) => completion::run(&args),
     }
 }

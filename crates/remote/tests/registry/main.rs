@@ -8,6 +8,7 @@
 mod auth;
 mod faults;
 mod interop;
+mod login;
 mod plain;
 mod support;
 mod tls;
