@@ -147,6 +147,13 @@ impl Error {
         self.source.as_deref()?.downcast_ref::<hoist_image::Error>()
     }
 
+    /// The unpacker's error in the chain, if any (for the layer it names).
+    pub fn unpack_error(&self) -> Option<&hoist_unpack::Error> {
+        self.source
+            .as_deref()?
+            .downcast_ref::<hoist_unpack::Error>()
+    }
+
     /// The registry client's error in the chain, if any.
     pub fn remote_error(&self) -> Option<&hoist_remote::Error> {
         self.source
@@ -244,6 +251,20 @@ from_kinded_error!(
     ],
     hoist_remote::ErrorKind::DataLoss | hoist_remote::ErrorKind::DigestMismatch => ErrorKind::DataLoss,
     hoist_remote::ErrorKind::Unsupported | hoist_remote::ErrorKind::TooLarge => ErrorKind::Unsupported,
+);
+
+from_kinded_error!(
+    hoist_unpack::Error,
+    hoist_unpack::ErrorKind,
+    [
+        NotFound,
+        AlreadyExists,
+        InvalidArgument,
+        FailedPrecondition,
+        DataLoss,
+        Unsupported,
+        Io
+    ],
 );
 
 impl From<hoist_platform::Error> for Error {

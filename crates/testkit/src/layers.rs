@@ -381,11 +381,13 @@ impl TestImage {
     }
 
     /// Writes an OCI layout whose `index.json` names the manifest `tag`
-    /// (what `umoci unpack --image DIR:TAG` and `hoist load` read).
+    /// (`org.opencontainers.image.ref.name`, what `umoci unpack --image
+    /// DIR:TAG` reads) and `name` (`io.containerd.image.name`, what `hoist
+    /// load` names it).
     ///
     /// # Errors
     /// When a file cannot be written.
-    pub fn write_oci_layout(&self, dir: &Path, tag: &str) -> Result<()> {
+    pub fn write_oci_layout(&self, dir: &Path, name: &str, tag: &str) -> Result<()> {
         let blobs = dir.join("blobs/sha256");
         std::fs::create_dir_all(&blobs).map_err(|e| Error::io("creating", &blobs, e))?;
         for (digest, bytes) in self.blobs() {
@@ -398,7 +400,8 @@ impl TestImage {
         let index = serde_json::json!({ "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
             "manifests": [{ "mediaType": "application/vnd.oci.image.manifest.v1+json",
                             "digest": sha256(&self.manifest), "size": self.manifest.len(),
-                            "annotations": { "org.opencontainers.image.ref.name": tag } }] });
+                            "annotations": { "org.opencontainers.image.ref.name": tag,
+                                             "io.containerd.image.name": name } }] });
         let path = dir.join("index.json");
         std::fs::write(&path, to_bytes(&index)?).map_err(|e| Error::io("writing", &path, e))
     }

@@ -204,6 +204,9 @@ pub fn unpack<P: Provider + ?Sized>(
         .tempdir_in(&parent)
         .map_err(|e| Error::io("creating a temporary directory in", &parent, e))?;
     let rootfs_staging = if options.bundle {
+        // As umoci does: only the owner may enter a bundle, so a set-id
+        // program of its rootfs is out of other users' reach.
+        set_mode(staging.path(), 0o700)?;
         let rootfs = staging.path().join("rootfs");
         std::fs::create_dir(&rootfs).map_err(|e| Error::io("creating", &rootfs, e))?;
         rootfs
