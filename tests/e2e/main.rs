@@ -13,3 +13,4 @@ mod local;
 mod processes;
 mod registry;
 mod support;
+mod unpack;

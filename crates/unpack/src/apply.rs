@@ -66,6 +66,8 @@ pub(crate) struct Applier {
     upper: HashSet<TreePath>,
     dirs: BTreeMap<TreePath, DirMeta>,
     buffer: Vec<u8>,
+    /// Who new files belong to: the effective uid and gid.
+    creator: (rustix::fs::Uid, rustix::fs::Gid),
 }
 
 impl Applier {
@@ -76,6 +78,7 @@ impl Applier {
             upper: HashSet::new(),
             dirs: BTreeMap::new(),
             buffer: vec![0; COPY_BUFFER],
+            creator: (rustix::process::geteuid(), rustix::process::getegid()),
         }
     }
 
@@ -134,7 +137,7 @@ impl Applier {
                 ));
             }
             let meta = read_meta(entry)?;
-            self.set_owner_of_dir(&path, &meta, stats)?;
+            self.set_owner_of_dir(&path, &meta, stats, false)?;
             self.dirs.insert(path, DirMeta { meta });
             stats.directories += 1;
             return Ok(());
@@ -279,23 +282,26 @@ impl Applier {
         meta: &Meta,
         stats: &mut LayerStats,
     ) -> Result<()> {
-        match rustix::fs::mkdirat(dir, name, Mode::from_raw_mode(0o755)) {
-            Ok(()) => {}
+        let fresh = match rustix::fs::mkdirat(dir, name, Mode::from_raw_mode(0o755)) {
+            Ok(()) => true,
             Err(Errno::EXIST) => {
                 let stat = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)
                     .map_err(|e| self.tree.error("inspecting", path, e))?;
-                if FileType::from_raw_mode(stat.st_mode) != FileType::Directory {
+                if FileType::from_raw_mode(stat.st_mode) == FileType::Directory {
+                    false
+                } else {
                     // A directory replaces a file or a symlink (never
                     // followed: a symlink to a directory is clobbered, as
                     // umoci does without --keep-dirlinks).
                     self.clear(dir, path, name)?;
                     rustix::fs::mkdirat(dir, name, Mode::from_raw_mode(0o755))
                         .map_err(|e| self.tree.error("creating directory", path, e))?;
+                    true
                 }
             }
             Err(e) => return Err(self.tree.error("creating directory", path, e)),
-        }
-        self.set_owner_of_dir(path, meta, stats)?;
+        };
+        self.set_owner_of_dir(path, meta, stats, fresh)?;
         self.dirs
             .insert(path.clone(), DirMeta { meta: meta.clone() });
         Ok(())
@@ -307,6 +313,7 @@ impl Applier {
         path: &TreePath,
         meta: &Meta,
         stats: &mut LayerStats,
+        fresh: bool,
     ) -> Result<()> {
         let fd = match path.split() {
             None => tree::open_dir_for_listing(self.tree.root_fd(), b"."),
@@ -316,13 +323,7 @@ impl Applier {
             }
         }
         .map_err(|e| self.tree.error("opening directory", path, e))?;
-        if self.rootless {
-            self.set_rootless_owner(fd.as_fd(), path, meta, stats)?;
-        } else {
-            let (uid, gid) = meta.owner();
-            rustix::fs::fchown(&fd, uid, gid)
-                .map_err(|e| self.tree.error("changing the owner of", path, e))?;
-        }
+        self.set_owner(fd.as_fd(), path, meta, stats, fresh)?;
         self.set_xattrs(fd.as_fd(), path, meta, stats)
     }
 
@@ -446,13 +447,8 @@ impl Applier {
         meta: &Meta,
         stats: &mut LayerStats,
     ) -> Result<()> {
-        if self.rootless {
-            self.set_rootless_owner(fd, path, meta, stats)?;
-        } else {
-            let (uid, gid) = meta.owner();
-            rustix::fs::fchown(fd, uid, gid)
-                .map_err(|e| self.tree.error("changing the owner of", path, e))?;
-        }
+        // Files and FIFOs are always created afresh.
+        self.set_owner(fd, path, meta, stats, true)?;
         // After the owner: changing the owner clears set-id bits.
         rustix::fs::fchmod(fd, meta.mode())
             .map_err(|e| self.tree.error("changing the mode of", path, e))?;
@@ -461,15 +457,28 @@ impl Applier {
             .map_err(|e| self.tree.error("setting the times of", path, e))
     }
 
-    fn set_rootless_owner(
+    /// The owner of an open file: as root the tar's; rootless, recorded in
+    /// [`ROOTLESS_XATTR`]. A `fresh` file (created by this entry) already
+    /// belongs to us and carries no attribute, which saves a call per file.
+    fn set_owner(
         &mut self,
         fd: BorrowedFd<'_>,
         path: &TreePath,
         meta: &Meta,
         stats: &mut LayerStats,
+        fresh: bool,
     ) -> Result<()> {
+        if !self.rootless {
+            let (uid, gid) = meta.owner();
+            if fresh && (uid, gid) == (Some(self.creator.0), Some(self.creator.1)) {
+                return Ok(());
+            }
+            return rustix::fs::fchown(fd, uid, gid)
+                .map_err(|e| self.tree.error("changing the owner of", path, e));
+        }
         let result = match meta.rootless_payload() {
             Some(payload) => metadata::set_xattr(fd, ROOTLESS_XATTR, &payload),
+            None if fresh => Ok(()),
             None => metadata::remove_xattr(fd, ROOTLESS_XATTR),
         };
         match result {
