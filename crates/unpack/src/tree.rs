@@ -15,6 +15,7 @@
 //! so a whiteout or a new entry named like a symlink acts on the link,
 //! never on what it points at.
 
+use std::collections::HashMap;
 use std::ffi::{CStr, CString, OsStr};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -117,12 +118,15 @@ impl TreePath {
     }
 }
 
-/// The tree under construction: its root directory, open, and a cache of
-/// the last parent directory resolved (layers list a directory's entries
-/// together, so most entries reuse it).
+/// How many resolved directories the tree keeps open.
+const CACHED_DIRS: usize = 128;
+
+/// The tree under construction: its root directory, open, and the
+/// directories resolved lately (entries of one directory come close
+/// together in a layer, so most entries find their parent here).
 pub(crate) struct Tree {
     root: OwnedFd,
-    cached: Option<(TreePath, Arc<OwnedFd>)>,
+    cached: HashMap<TreePath, Arc<OwnedFd>>,
 }
 
 impl Tree {
@@ -134,17 +138,21 @@ impl Tree {
             Mode::empty(),
         )
         .map_err(|e| Error::sys("opening", root_path, e))?;
-        Ok(Tree { root, cached: None })
+        Ok(Tree {
+            root,
+            cached: HashMap::new(),
+        })
     }
 
     pub(crate) fn root_fd(&self) -> BorrowedFd<'_> {
         self.root.as_fd()
     }
 
-    /// Forgets the cached parent: called before anything is removed or
-    /// replaced, since the cached directory may be what goes.
+    /// Forgets the cached directories: called before anything is removed
+    /// or replaced, since a cached directory may be what goes (or be reached
+    /// through what goes).
     pub(crate) fn invalidate(&mut self) {
-        self.cached = None;
+        self.cached.clear();
     }
 
     /// The directory `path`, resolved beneath the root; `None` if it (or a
@@ -162,13 +170,14 @@ impl Tree {
     /// and a directory missing where a dangling symlink points is created
     /// there, as umoci does.
     pub(crate) fn dir(&mut self, path: &TreePath) -> Result<Arc<OwnedFd>> {
-        if let Some((cached, fd)) = &self.cached
-            && cached == path
-        {
+        if let Some(fd) = self.cached.get(path) {
             return Ok(fd.clone());
         }
         let fd = Arc::new(self.ensure_dir(path, 0)?);
-        self.cached = Some((path.clone(), fd.clone()));
+        if self.cached.len() >= CACHED_DIRS {
+            self.cached.clear();
+        }
+        self.cached.insert(path.clone(), fd.clone());
         Ok(fd)
     }
 
