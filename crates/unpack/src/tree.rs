@@ -262,6 +262,12 @@ pub(crate) fn remove_all(dir: BorrowedFd<'_>, name: &[u8]) -> rustix::io::Result
     if FileType::from_raw_mode(stat.st_mode) != FileType::Directory {
         return rustix::fs::unlinkat(dir, name, AtFlags::empty());
     }
+    if stat.st_mode & 0o700 != 0o700 && !rustix::process::geteuid().is_root() {
+        // Emptying a directory takes write and search permission on it; a
+        // rootless tree (ours) may hold 0555 ones. Refused (not ours): the
+        // removal below reports it.
+        let _ = rustix::fs::chmodat(dir, name, Mode::from_raw_mode(0o700), AtFlags::empty());
+    }
     let child = open_dir_for_listing(dir, name)?;
     for entry in list(&child)? {
         remove_all(child.as_fd(), entry.as_bytes())?;

@@ -482,3 +482,36 @@ fn an_empty_destination_is_filled_and_a_full_one_replaced_only_when_asked() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn read_only_directories_are_filled_whited_out_and_replaced() {
+    // Rootless as an ordinary user, a 0555 directory must still take its
+    // entries, lose them to a whiteout, and go when the tree is replaced.
+    let scratch = stack(vec![
+        build(|l| {
+            l.dir_with("ro", &EntryMeta::mode(0o555))?;
+            l.file("ro/a", b"a")?;
+            l.file("ro/b", b"b")?;
+            l.dir_with("ro/inner", &EntryMeta::mode(0o500))?;
+            l.file("ro/inner/c", b"c")?;
+            Ok(())
+        }),
+        build(|l| {
+            l.whiteout("ro/a")?;
+            Ok(())
+        }),
+    ]);
+    let options = UnpackOptions::new().rootless(true);
+    scratch.unpack(&options).unwrap();
+    let dest = scratch.dest();
+    assert_eq!(
+        listing(&dest).keys().collect::<Vec<_>>(),
+        ["ro", "ro/b", "ro/inner", "ro/inner/c"]
+    );
+    assert_eq!(mode(&dest.join("ro")), 0o555);
+    assert_eq!(mode(&dest.join("ro/inner")), 0o500);
+    scratch.unpack(&options.replace(true)).unwrap();
+    assert_eq!(mode(&dest.join("ro")), 0o555);
+    let leftovers = std::fs::read_dir(scratch.dir.path()).unwrap().count();
+    assert_eq!(leftovers, 2, "only the store and dest remain");
+}
