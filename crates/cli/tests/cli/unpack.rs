@@ -383,3 +383,84 @@ fn a_platform_the_image_lacks_is_named() {
     assert!(text.contains("linux/s390x"), "{text}");
     assert!(!dest.exists());
 }
+
+#[test]
+fn a_killed_unpack_leaves_nothing_at_dest() {
+    // One 64 MiB layer of incompressible files: long enough to be killed
+    // while its files are being written.
+    let mut seed = 0x2545_F491_4F6C_DD1D_u64;
+    let mut builder = LayerBuilder::new();
+    for f in 0..16 {
+        let chunk: Vec<u8> = (0..4 * 1024 * 1024 / 8)
+            .flat_map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                seed.to_le_bytes()
+            })
+            .collect();
+        builder.file(&format!("big/{f}"), &chunk).unwrap();
+    }
+    let image = TestImage::new(
+        vec![layer(&builder.finish().unwrap(), LayerCompression::None).unwrap()],
+        serde_json::json!({}),
+    )
+    .unwrap();
+    let env = Env::new();
+    let layout = env.path().join("layout");
+    image.write_oci_layout(&layout, NAME, "1").unwrap();
+    env.hoist(&["load", "-i", layout.to_str().unwrap()])
+        .assert()
+        .success();
+
+    for attempt in 0..5 {
+        let dest = env.path().join(format!("dest-{attempt}"));
+        let mut child = env
+            .hoist_std(&[
+                "unpack",
+                NAME,
+                dest.to_str().unwrap(),
+                "--platform",
+                "linux/amd64",
+                "--rootless",
+                "-q",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        let staging = loop {
+            let staging = std::fs::read_dir(env.path())
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .find(|p| {
+                    p.file_name()
+                        .unwrap()
+                        .to_string_lossy()
+                        .starts_with(".hoist-unpack-")
+                });
+            if let Some(staging) = staging.filter(|s| s.join("big").exists()) {
+                break Some(staging);
+            }
+            if child.try_wait().unwrap().is_some() || started.elapsed().as_secs() > 30 {
+                break None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        };
+        child.kill().unwrap();
+        let status = child.wait().unwrap();
+        if status.success() || staging.is_none() {
+            // It finished before the kill landed: nothing to judge; again.
+            let _ = std::fs::remove_dir_all(&dest);
+            continue;
+        }
+        assert!(!dest.exists(), "a killed unpack left {}", dest.display());
+        assert!(
+            staging.unwrap().exists(),
+            "the staging directory is what a kill leaves"
+        );
+        return;
+    }
+    panic!("the unpack always finished before it could be killed");
+}

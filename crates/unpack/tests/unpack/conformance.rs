@@ -515,3 +515,50 @@ fn read_only_directories_are_filled_whited_out_and_replaced() {
     let leftovers = std::fs::read_dir(scratch.dir.path()).unwrap().count();
     assert_eq!(leftovers, 2, "only the store and dest remain");
 }
+
+#[test]
+fn docker_media_types_apply_like_oci_ones() {
+    let tar = build(|l| l.file("docker", b"d").map(|_| ()))
+        .finish()
+        .unwrap();
+    let mut plain = hoist_testkit::layers::layer(&tar, LayerCompression::None).unwrap();
+    plain.media_type = "application/vnd.docker.image.rootfs.diff.tar".to_owned();
+    let tar = build(|l| l.file("docker-gz", b"g").map(|_| ()))
+        .finish()
+        .unwrap();
+    let mut gzip = hoist_testkit::layers::layer(&tar, LayerCompression::Gzip).unwrap();
+    gzip.media_type = "application/vnd.docker.image.rootfs.diff.tar.gzip".to_owned();
+    let tar = build(|l| l.file("docker-zst", b"z").map(|_| ()))
+        .finish()
+        .unwrap();
+    let mut zstd = hoist_testkit::layers::layer(&tar, LayerCompression::Zstd).unwrap();
+    zstd.media_type = "application/vnd.docker.image.rootfs.diff.tar.zstd".to_owned();
+    let image =
+        hoist_testkit::layers::TestImage::new(vec![plain, gzip, zstd], serde_json::json!({}))
+            .unwrap();
+    let scratch = store(&image);
+    scratch.unpack(&native()).unwrap();
+    assert_eq!(
+        listing(&scratch.dest()).keys().collect::<Vec<_>>(),
+        ["docker", "docker-gz", "docker-zst"]
+    );
+}
+
+#[test]
+fn an_unknown_entry_type_is_refused_by_name() {
+    let scratch = stack(vec![build(|l| {
+        l.entry(
+            tar::EntryType::new(b'V'),
+            "volume-label",
+            "",
+            b"",
+            &EntryMeta::mode(0o644),
+            (0, 0),
+        )
+        .map(|_| ())
+    })]);
+    let error = scratch.unpack(&native()).unwrap_err();
+    assert!(error.is_unsupported(), "{error}");
+    assert!(error.to_string().contains("volume-label"), "{error}");
+    assert!(!scratch.dest().exists());
+}
