@@ -98,6 +98,13 @@ impl Error {
         self.source.as_deref()?.downcast_ref::<hoist_image::Error>()
     }
 
+    /// The unpacker's error in the chain, if any (for the layer it names).
+    pub fn unpack_error(&self) -> Option<&hoist_unpack::Error> {
+        self.source
+            .as_deref()?
+            .downcast_ref::<hoist_unpack::Error>()
+    }
+
     /// The registry client's error in the chain, if any.
     pub fn remote_error(&self) -> Option<&hoist_remote::Error> {
         self.source
@@ -139,4 +146,5 @@ from_crate_error!(
     hoist_image::Error,
     hoist_remote::Error,
     hoist_platform::Error,
+    hoist_unpack::Error,
 );

@@ -2,7 +2,7 @@
 //!
 //! This crate is the embedding API. A [`Store`] is one root on disk seen
 //! through one namespace; it lists, inspects, checks, tags, reduces,
-//! assembles, saves and loads images, manages content, leases and garbage
+//! assembles, saves, loads and unpacks images, manages content, leases and garbage
 //! collection, and pulls, pushes, copies and verifies images against
 //! registries (and logs in to them, keeping credentials where Docker does). Every writing operation runs under a lease that expires on
 //! its own, and names what it wrote last, so a collection running beside it
@@ -45,6 +45,7 @@ mod push;
 mod store;
 mod transfer;
 mod transform;
+mod unpack;
 mod verify;
 
 pub use archive::{HeldContent, LoadReport};
@@ -60,6 +61,7 @@ pub use pull::{PullOptions, PullReport};
 pub use push::{PushOptions, PushReport};
 pub use store::Store;
 pub use transform::AssembleRequest;
+pub use unpack::UNCOMPRESSED_LABEL;
 pub use verify::{RemoteEntry, RemoteReport, VerifyReport};
 
 pub use hoist_content as content;
@@ -68,3 +70,6 @@ pub use hoist_meta as meta;
 pub use hoist_oci as oci;
 pub use hoist_platform as platform;
 pub use hoist_remote as remote;
+/// The unpacker: layers into a root filesystem or a runtime bundle.
+pub use hoist_unpack as unpacking;
+pub use hoist_unpack::{LayerReport, LayerStats, UnpackOptions, Unpacked};

@@ -14,3 +14,4 @@ mod login;
 mod processes;
 mod registry;
 mod support;
+mod unpack;

@@ -18,6 +18,7 @@ mod tests {
         ("hoist-content", "crates/content/Cargo.toml"),
         ("hoist-platform", "crates/platform/Cargo.toml"),
         ("hoist-error", "crates/error/Cargo.toml"),
+        ("hoist-unpack", "crates/unpack/Cargo.toml"),
     ];
 
     /// The `hoist*` names under `[dependencies]` of a manifest (not dev- or

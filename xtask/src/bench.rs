@@ -6,6 +6,12 @@
 //! the bench profile, so xtask itself keeps depending on nothing outside
 //! the standard library. Arguments are passed on: `--runs N`,
 //! `--size-mb M`, `--out FILE` (the markdown table).
+//!
+//! Then the unpack bench (`crates/unpack/benches/unpack.rs`: hoist beside
+//! `umoci unpack --rootless` and the `gzip -dc | tar -x` floor) prints its
+//! own table, unpacking under the target directory unless
+//! `HOIST_BENCH_DIR` says where (not /tmp by default: on some VMs creating
+//! a file there costs a millisecond).
 
 use std::env;
 use std::process::Command;
@@ -19,5 +25,15 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         .env("CARGO_TARGET_DIR", crate::target_dir())
         .args(["bench", "--package", "hoist", "--bench", "peers", "--"])
         .args(args);
-    crate::run(&mut command)
+    crate::run(&mut command)?;
+
+    let scratch = env::var_os("HOIST_BENCH_DIR")
+        .map_or_else(|| crate::target_dir().join("bench-unpack"), Into::into);
+    let mut unpack = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    unpack
+        .current_dir(crate::workspace_root())
+        .env("CARGO_TARGET_DIR", crate::target_dir())
+        .env("HOIST_BENCH_DIR", scratch)
+        .args(["bench", "--package", "hoist-unpack", "--bench", "unpack"]);
+    crate::run(&mut unpack)
 }

@@ -5,7 +5,8 @@
 //!   the README's test command, and `.ci/run` runs exactly it.
 //! - `cargo xtask deps`: only install what the tests need.
 //! - `cargo xtask demo`: the README's main-job walkthrough on a fresh store.
-//! - `cargo xtask bench`: pull/push against skopeo, ctr and the curl floor.
+//! - `cargo xtask bench`: pull/push against skopeo, ctr and the curl floor;
+//!   unpack against umoci and the gzip|tar floor.
 //!
 //! The xtask binary itself depends on nothing outside the standard library,
 //! so it builds in seconds on a fresh machine before anything is installed.
@@ -49,7 +50,8 @@ fn print_help() {
            ci     install test dependencies, then fmt, clippy, tests, doc tests, docs\n  \
            deps   install test dependencies only (Debian packages, cargo tools)\n  \
            demo   walk through hoist's main job on a fresh store and a local registry\n  \
-           bench  time pull and push against skopeo, ctr and the curl floor"
+           bench  time pull and push against skopeo, ctr and the curl floor,
+                  and unpack against umoci and the gzip|tar floor"
     );
 }
 

@@ -102,6 +102,8 @@ pub enum Command {
     Save(SaveArgs),
     /// Read images from an OCI layout or `docker save` tar archive.
     Load(LoadArgs),
+    /// Unpack an image into a root filesystem or an OCI runtime bundle.
+    Unpack(UnpackArgs),
     /// Inspect remote manifests; assemble indexes locally.
     #[command(subcommand)]
     Manifest(ManifestCommand),
@@ -310,6 +312,37 @@ pub struct LoadArgs {
     #[arg(long, value_name = "REF")]
     pub name: Option<String>,
     /// Print nothing but errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `hoist unpack`.
+#[derive(Debug, Args)]
+pub struct UnpackArgs {
+    /// The image to unpack.
+    #[arg(value_name = "REF")]
+    pub reference: String,
+    /// The directory to write: absent or empty (or any, with --force).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// The platform to unpack [default: the host's].
+    #[arg(long, value_name = "P")]
+    pub platform: Option<String>,
+    /// Write an OCI runtime bundle: DIR/rootfs and DIR/config.json.
+    #[arg(long)]
+    pub bundle: bool,
+    /// Replace DIR when it is not empty.
+    #[arg(short, long)]
+    pub force: bool,
+    /// Unpack rootless even as root: files owned by you, the image's owners
+    /// in the user.rootlesscontainers attribute, no device nodes (the
+    /// default when not root).
+    #[arg(long)]
+    pub rootless: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// Print no progress.
     #[arg(short, long)]
     pub quiet: bool,
 }

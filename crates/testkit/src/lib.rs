@@ -1,7 +1,7 @@
 //! Test support for hoist: a real `docker-registry` per test (plain, htpasswd
 //! Basic auth, or token auth through a small token issuer), a fault-injecting
-//! proxy for blob downloads, deterministic multi-platform image fixtures, and
-//! the tools those need.
+//! proxy for blob downloads, deterministic multi-platform image fixtures,
+//! layer stacks for unpacking tests ([`layers`]), and the tools those need.
 //!
 //! It is a dev-dependency only: nothing here is fit for production use, and
 //! no error path is tuned beyond telling a test author what went wrong. A
@@ -39,6 +39,7 @@ mod fixtures;
 mod http1;
 mod issuer;
 mod jwt;
+pub mod layers;
 mod pki;
 mod proxy;
 mod registry;

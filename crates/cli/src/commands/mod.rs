@@ -11,6 +11,7 @@ mod maintenance;
 mod manifest;
 mod names;
 mod transfer;
+mod unpack;
 mod verify;
 
 use crate::args::{
@@ -38,6 +39,7 @@ pub fn run(context: &Context, command: Command) -> anyhow::Result<()> {
         Command::Rmi(args) => names::rmi(context, &args),
         Command::Save(args) => archive::save(context, &args),
         Command::Load(args) => archive::load(context, &args),
+        Command::Unpack(args) => unpack::run(context, &args),
         Command::Manifest(ManifestCommand::Inspect(args)) => manifest::inspect(context, &args),
         Command::Manifest(ManifestCommand::Create(args)) => manifest::create(context, &args),
         Command::Verify(args) => verify::run(context, &args),

@@ -6,6 +6,9 @@
 mod facade;
 mod plain;
 mod terminal;
+mod unpack;
+
+pub use unpack::UnpackProgress;
 
 use std::collections::HashMap;
 use std::io::IsTerminal as _;

@@ -17,4 +17,5 @@ mod scenarios;
 mod support;
 mod terminal;
 mod tls;
+mod unpack;
 mod usage;
