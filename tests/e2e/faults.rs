@@ -175,15 +175,9 @@ async fn every_request_for_a_blob_counts_against_one_retry_policy() {
     if skip() {
         return;
     }
-    let Outcome {
-        result,
-        store,
-        proxy,
-        layer,
-        _dir,
-        _registry,
-    } = pull_with(FaultKind::Status { code: 503 }, 1_000).await;
-    let error = result.unwrap_err();
+    let outcome = pull_with(FaultKind::Status { code: 503 }, 1_000).await;
+    let (store, proxy, layer) = (&outcome.store, &outcome.proxy, &outcome.layer);
+    let error = outcome.result.as_ref().unwrap_err();
     let attempts = hoist::remote::RetryPolicy::default().attempts;
     assert!(
         error
@@ -194,7 +188,7 @@ async fn every_request_for_a_blob_counts_against_one_retry_policy() {
     let asked = proxy
         .requests()
         .iter()
-        .filter(|r| r.method == "GET" && r.path.contains(&layer))
+        .filter(|r| r.method == "GET" && r.path.contains(layer.as_str()))
         .count();
     assert_eq!(asked, attempts as usize, "{:#?}", proxy.requests());
     assert!(store.list_images(None).unwrap().is_empty());

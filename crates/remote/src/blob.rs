@@ -224,15 +224,8 @@ impl Client {
         digest: &Digest,
         offset: u64,
     ) -> Result<BlobStream> {
-        self.on_targets(
-            repository.registry(),
-            Need::Pull,
-            move |target| async move {
-                self.fetch_blob_at(&target, repository, digest, offset, true)
-                    .await
-            },
-        )
-        .await
+        self.fetch_blob_on_targets(repository, digest, offset, true)
+            .await
     }
 
     /// [`Client::fetch_blob`] with one request per host tried and no retry
@@ -250,11 +243,24 @@ impl Client {
         digest: &Digest,
         offset: u64,
     ) -> Result<BlobStream> {
+        self.fetch_blob_on_targets(repository, digest, offset, false)
+            .await
+    }
+
+    /// Tries the registry's hosts (mirrors first) for the download; `retry`
+    /// says whether each request is retried within the client's policy.
+    async fn fetch_blob_on_targets(
+        &self,
+        repository: &Repository,
+        digest: &Digest,
+        offset: u64,
+        retry: bool,
+    ) -> Result<BlobStream> {
         self.on_targets(
             repository.registry(),
             Need::Pull,
             move |target| async move {
-                self.fetch_blob_at(&target, repository, digest, offset, false)
+                self.fetch_blob_at(&target, repository, digest, offset, retry)
                     .await
             },
         )
