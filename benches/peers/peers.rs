@@ -239,6 +239,45 @@ fn floor(host: &str, repository: &str, digests: &[String], dir: &Path) -> Result
     Ok(elapsed)
 }
 
+/// The verified floor: curl fetching `digests` in parallel, each piped
+/// through `tee` into its file and through `openssl dgst -sha256` (SHA-NI,
+/// like hoist's sha2), since a pull that verifies cannot skip hashing. Each
+/// hash is checked against its digest after the clock stops.
+fn verified_floor(
+    host: &str,
+    repository: &str,
+    digests: &[String],
+    dir: &Path,
+) -> Result<Duration> {
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let curl = tool("curl")?;
+    let openssl = tool("openssl")?;
+    let mut script = String::new();
+    for digest in digests {
+        let hex = digest.trim_start_matches("sha256:");
+        let file = dir.join(hex);
+        script.push_str(&format!(
+            "( '{}' --silent --fail 'http://{host}/v2/{repository}/blobs/{digest}' | tee '{}' | '{}' dgst -sha256 -r > '{}.sha256' ) &\n",
+            curl.display(),
+            file.display(),
+            openssl.display(),
+            file.display()
+        ));
+    }
+    script.push_str("wait\n");
+    let elapsed = timed(Command::new("sh").args(["-c", &script]))?.0;
+    for digest in digests {
+        let hex = digest.trim_start_matches("sha256:");
+        let sums = dir.join(format!("{hex}.sha256"));
+        let sum = std::fs::read_to_string(&sums).map_err(|e| format!("{}: {e}", sums.display()))?;
+        if !sum.starts_with(hex) {
+            return Err(format!("the verified floor hashed {digest} as {sum:?}"));
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    Ok(elapsed)
+}
+
 /// Bytes a durable floor writer lets accumulate between two fdatasyncs of a
 /// file (hoist-content's writeback window is the same).
 const WRITEBACK_WINDOW: u64 = 512 << 10;
@@ -512,6 +551,7 @@ pub fn run(settings: &Settings) -> Result<()> {
             skopeo: Some(Vec::new()),
             ctr: Some(Vec::new()),
             floor: Some(Vec::new()),
+            verified_floor: Some(Vec::new()),
             durable_floor: Some(Vec::new()),
             disk_floor: Some(Vec::new()),
             note: String::new(),
@@ -530,6 +570,10 @@ pub fn run(settings: &Settings) -> Result<()> {
                 cpu_during(source.pid(), || floor(&host, "bench/app", &digests, &dir))?;
             row.floor.get_or_insert_default().push(served);
             floor_cpu.push(cpu);
+            let verified_dir = work.path().join(format!("verified-floor-{i}"));
+            row.verified_floor
+                .get_or_insert_default()
+                .push(verified_floor(&host, "bench/app", &digests, &verified_dir)?);
             row.durable_floor
                 .get_or_insert_default()
                 .push(disk_floor(&sizes, &dir, Some(served))?);
@@ -577,6 +621,7 @@ pub fn run(settings: &Settings) -> Result<()> {
         skopeo: Some(Vec::new()),
         ctr: Some(Vec::new()),
         floor: None,
+        verified_floor: None,
         durable_floor: None,
         disk_floor: None,
         note: String::new(),
@@ -587,6 +632,7 @@ pub fn run(settings: &Settings) -> Result<()> {
         skopeo: Some(Vec::new()),
         ctr: Some(Vec::new()),
         floor: None,
+        verified_floor: None,
         durable_floor: None,
         disk_floor: None,
         note: String::new(),
@@ -597,6 +643,7 @@ pub fn run(settings: &Settings) -> Result<()> {
         skopeo: None,
         ctr: Some(Vec::new()),
         floor: None,
+        verified_floor: None,
         durable_floor: None,
         disk_floor: None,
         note: "skopeo 1.9 cannot push a subset of an index; ctr 1.6 pushes the whole index"

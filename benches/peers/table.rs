@@ -9,6 +9,9 @@ pub struct Row {
     pub skopeo: Option<Vec<Duration>>,
     pub ctr: Option<Vec<Duration>>,
     pub floor: Option<Vec<Duration>>,
+    /// curl | tee FILE | openssl dgst -sha256, every blob in parallel: the
+    /// floor of a pull that verifies what it stores.
+    pub verified_floor: Option<Vec<Duration>>,
     /// The floor's bytes, at the floor's pace, fdatasynced as they arrive.
     pub durable_floor: Option<Vec<Duration>>,
     /// Writing the same bytes from memory and fdatasyncing them.
@@ -42,23 +45,26 @@ pub fn render(rows: &[Row], header: &str) -> String {
     let mut out = String::new();
     out.push_str(header);
     out.push_str(
-        "\n\n| operation | hoist | skopeo | ctr | floor (curl) | durable floor (floor's pace, fdatasynced) \
-         | disk (write + fdatasync) | hoist/skopeo | hoist/ctr | hoist/floor | hoist/durable floor | note |\n",
+        "\n\n| operation | hoist | skopeo | ctr | floor (curl) | verified floor (curl, tee, sha256) \
+         | durable floor (floor's pace, fdatasynced) | disk (write + fdatasync) | hoist/skopeo | hoist/ctr \
+         | hoist/floor | hoist/verified floor | hoist/durable floor | note |\n",
     );
-    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
     for row in rows {
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             row.operation,
             cell(Some(&row.hoist)),
             cell(row.skopeo.as_ref()),
             cell(row.ctr.as_ref()),
             cell(row.floor.as_ref()),
+            cell(row.verified_floor.as_ref()),
             cell(row.durable_floor.as_ref()),
             cell(row.disk_floor.as_ref()),
             ratio(&row.hoist, row.skopeo.as_ref()),
             ratio(&row.hoist, row.ctr.as_ref()),
             ratio(&row.hoist, row.floor.as_ref()),
+            ratio(&row.hoist, row.verified_floor.as_ref()),
             ratio(&row.hoist, row.durable_floor.as_ref()),
             row.note,
         ));
