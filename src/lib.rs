@@ -37,6 +37,7 @@ mod copy;
 mod error;
 mod images;
 mod login;
+mod nested;
 mod options;
 mod platforms;
 mod progress;

@@ -18,6 +18,7 @@ use hoist_platform::Platform;
 use hoist_remote::{Client, Reference, Repository};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::nested;
 use crate::platforms::{self, Platforms};
 use crate::progress::{BlobEvent, Progress, Totals};
 use crate::store::{Store, WriteLease};
@@ -246,23 +247,10 @@ impl Store {
     }
 }
 
-/// How deep indexes may nest inside the pulled one: the one limit every
-/// walker in hoist uses (hoist-image reads no deeper either).
-pub(crate) const MAX_NESTED_INDEXES: usize = hoist_oci::MAX_NESTING;
-
-/// The error for an index found nested [`MAX_NESTED_INDEXES`] deep in
-/// `repository`.
-pub(crate) fn nested_too_deep(repository: &Repository, digest: &Digest) -> Error {
-    Error::new(
-        ErrorKind::Unsupported,
-        format!("{repository}: indexes nest more than {MAX_NESTED_INDEXES} deep (at {digest})"),
-    )
-}
-
-/// Fetches and stores, byte for byte, every index nested in `index` (an
-/// entry whose media type is an index), depth first, so that choosing
-/// platforms sees their manifests too, as containerd's does. Each stored
-/// index carries `gc.ref` labels to its entries, like the top one.
+/// Fetches and stores, byte for byte, every index nested in `index` (with
+/// the one walker `verify --remote` uses), so that choosing platforms sees
+/// their manifests too, as containerd's does. Each stored index carries
+/// `gc.ref` labels to its entries, like the top one.
 async fn fetch_nested_indexes(
     client: &Client,
     content: &Content,
@@ -270,44 +258,13 @@ async fn fetch_nested_indexes(
     index: &hoist_image::Index,
     progress: &dyn Progress,
 ) -> Result<()> {
-    let nested =
-        |index: &hoist_image::Index, depth: usize| -> Vec<(hoist_image::Descriptor, usize)> {
-            index
-                .manifests()
-                .iter()
-                .filter(|d| {
-                    hoist_image::media_type::classify(&d.media_type)
-                        == hoist_image::media_type::MediaKind::Index
-                })
-                .map(|d| (d.clone(), depth))
-                .collect()
-        };
-    let mut pending = nested(index, 1);
-    while let Some((descriptor, depth)) = pending.pop() {
-        if depth >= MAX_NESTED_INDEXES {
-            return Err(nested_too_deep(repository, &descriptor.digest));
-        }
-        let stored = fetch_document(client, content, repository, &descriptor, progress).await?;
-        if let Document::Index(inner) = &stored {
-            pending.extend(nested(inner, depth + 1));
-        }
+    let tree = nested::walk(client, repository, index, progress).await?;
+    for document in &tree.nested {
+        store_parsed(content, document, repository).await?;
+        let descriptor = document.descriptor();
+        progress.blob(&descriptor.digest, &descriptor.media_type, BlobEvent::Done);
     }
     Ok(())
-}
-
-/// Fetches the manifest or index `descriptor` names and stores it byte for
-/// byte, with its `gc.ref` labels and the source label.
-async fn fetch_document(
-    client: &Client,
-    content: &Content,
-    repository: &Repository,
-    descriptor: &hoist_image::Descriptor,
-    progress: &dyn Progress,
-) -> Result<Document> {
-    let document = fetch_verified(client, repository, descriptor, progress).await?;
-    store_parsed(content, &document, repository).await?;
-    progress.blob(&descriptor.digest, &descriptor.media_type, BlobEvent::Done);
-    Ok(document)
 }
 
 /// Fetches the manifest or index `descriptor` names and checks it against

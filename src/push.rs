@@ -281,8 +281,20 @@ fn plan(content: &Content, image: &Image, platforms: &Platforms) -> Result<Plan>
     let mut nested = Vec::new();
     match &top {
         Document::Manifest(_) => manifests.push(top.clone()),
-        Document::Index(index) => {
-            read_children(content, index.manifests(), &mut manifests, &mut nested)?;
+        Document::Index(_) => {
+            // The one local walker; `reduce` walked the same tree and
+            // refuses one nested too deep. A nested index is pushed after
+            // its children: the reverse of the walk's parents-first order.
+            let tree = hoist_image::tree(
+                content,
+                &Image::new(image.name.clone(), reduced.target.clone()),
+            )?;
+            for entry in &tree.entries {
+                manifests.push(hoist_image::read_document(content, &entry.descriptor)?);
+            }
+            for descriptor in tree.nested.iter().rev() {
+                nested.push(hoist_image::read_document(content, descriptor)?);
+            }
         }
     }
     Ok(Plan {
@@ -292,27 +304,6 @@ fn plan(content: &Content, image: &Image, platforms: &Platforms) -> Result<Plan>
         pushed,
         left_out,
     })
-}
-
-/// Reads the documents `children` lists: manifests into `manifests`, nested
-/// indexes (after their own children) into `nested`. The depth is bounded:
-/// `reduce` walked the same tree and refuses one nested too deep.
-fn read_children(
-    content: &Content,
-    children: &[hoist_image::Descriptor],
-    manifests: &mut Vec<Document>,
-    nested: &mut Vec<Document>,
-) -> Result<()> {
-    for child in children {
-        match hoist_image::read_document(content, child)? {
-            Document::Index(index) => {
-                read_children(content, index.manifests(), manifests, nested)?;
-                nested.push(Document::Index(index));
-            }
-            manifest => manifests.push(manifest),
-        }
-    }
-    Ok(())
 }
 
 /// Reads the destination back: it must resolve to what was pushed and, for

@@ -3,12 +3,12 @@
 //! and the platforms of a remote image without pulling it.
 
 use hoist_image::Document;
-use hoist_image::media_type::{self, MediaKind};
 use hoist_platform::Platform;
 use hoist_remote::{Client, Repository};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::pull::{MAX_NESTED_INDEXES, nested_too_deep};
+use crate::nested;
+use crate::progress::NoProgress;
 use crate::store::Store;
 use crate::transfer;
 
@@ -141,55 +141,28 @@ impl Store {
 }
 
 /// The manifests `document` (fetched from `repository`) lists, following
-/// nested indexes depth first as pull does; empty for a lone manifest.
+/// nested indexes with the one walker pull uses; empty for a lone manifest.
 ///
 /// # Errors
-/// Registry errors; an index nested more than
-/// [`MAX_NESTED_INDEXES`](crate::pull::MAX_NESTED_INDEXES) deep.
+/// As [`nested::walk`].
 pub(crate) async fn remote_entries(
     client: &Client,
     repository: &Repository,
     document: &Document,
 ) -> Result<Vec<RemoteEntry>> {
-    let mut entries = Vec::new();
     let Some(index) = document.as_index() else {
-        return Ok(entries);
+        return Ok(Vec::new());
     };
-    // A stack of the entries still to visit, last first, each with its depth.
-    let mut pending: Vec<(hoist_image::Descriptor, usize)> = index
-        .manifests()
-        .iter()
-        .rev()
-        .map(|d| (d.clone(), 1))
-        .collect();
-    while let Some((descriptor, depth)) = pending.pop() {
-        if media_type::classify(&descriptor.media_type) != MediaKind::Index {
-            entries.push(RemoteEntry {
-                platform: descriptor.platform.as_ref().map(Platform::normalized),
-                attestation: descriptor.is_attestation(),
-                descriptor,
-            });
-            continue;
-        }
-        // The same bound as pull's, counted the same way.
-        if depth >= MAX_NESTED_INDEXES {
-            return Err(nested_too_deep(repository, &descriptor.digest));
-        }
-        let fetched = client
-            .fetch_manifest(repository, &descriptor.digest)
-            .await?;
-        let nested = Document::parse(fetched.bytes.to_vec(), &descriptor)?;
-        if let Some(nested) = nested.as_index() {
-            pending.extend(
-                nested
-                    .manifests()
-                    .iter()
-                    .rev()
-                    .map(|d| (d.clone(), depth + 1)),
-            );
-        }
-    }
-    Ok(entries)
+    let tree = nested::walk(client, repository, index, &NoProgress).await?;
+    Ok(tree
+        .entries
+        .into_iter()
+        .map(|descriptor| RemoteEntry {
+            platform: descriptor.platform.as_ref().map(Platform::normalized),
+            attestation: descriptor.is_attestation(),
+            descriptor,
+        })
+        .collect())
 }
 
 fn finish(

@@ -92,6 +92,35 @@ impl Entry {
     }
 }
 
+/// What [`tree`] found: the documents of a stored image as the one local
+/// walker sees them.
+#[derive(Debug, Clone)]
+pub struct Tree {
+    /// The image's index or manifest.
+    pub root: Document,
+    /// Every entry that is not an index, in document order (depth first
+    /// through nested indexes); a lone manifest is its own one entry.
+    pub entries: Vec<Entry>,
+    /// The nested indexes followed, each before the indexes it nests.
+    pub nested: Vec<Descriptor>,
+}
+
+/// Walks a stored image with the walker every local operation uses
+/// (selection, reduce, check, reports, push), at most
+/// [`hoist_oci::MAX_NESTING`] deep.
+///
+/// # Errors
+/// Not found when the top document is not stored; unsupported for indexes
+/// nested too deep; read errors.
+pub fn tree<S: Provider + Manager + ?Sized>(store: &S, image: &Image) -> Result<Tree> {
+    let resolved = resolve(store, image)?;
+    Ok(Tree {
+        root: resolved.root,
+        entries: resolved.entries,
+        nested: resolved.nested,
+    })
+}
+
 /// An image's top document and its entries, nested indexes flattened.
 #[derive(Debug, Clone)]
 pub(crate) struct Resolved {

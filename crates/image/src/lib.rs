@@ -85,7 +85,7 @@ pub use document::{Document, Index, MAX_DOCUMENT_SIZE, Manifest};
 pub use error::{Detail, Error, ErrorKind, MissingBlobs, Result};
 pub use hoist_oci::annotations::{self, *};
 pub use hoist_oci::{Descriptor, MAX_NESTING, media_type};
-pub use image::{Entry, EntryKind, Image};
+pub use image::{Entry, EntryKind, Image, Tree, tree};
 pub use reduce::{ReduceOptions, Reduced, reduce};
 pub use report::{LocalState, PlatformReport, ReportEntry, platform_report};
 pub use select::select_manifest;
