@@ -65,9 +65,8 @@ impl ApiError {
     }
 
     pub(crate) fn tag_invalid(tag: &str) -> ApiError {
-        // The spec has no TAG_INVALID; distribution answers a bad reference
-        // in a manifest path with MANIFEST_INVALID... for writes. For reads a
-        // reference outside the grammar is a name error of the request.
+        // The spec has no code for a malformed tag in a read; the tag is a
+        // path parameter like the name, so it gets the name's code.
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "NAME_INVALID",
