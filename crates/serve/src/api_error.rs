@@ -109,7 +109,8 @@ impl ApiError {
     pub(crate) fn range_not_satisfiable(size: u64) -> ApiError {
         ApiError::new(
             StatusCode::RANGE_NOT_SATISFIABLE,
-            "BLOB_UNKNOWN",
+            // distribution's code for a 416.
+            "RANGE_INVALID",
             "requested range not satisfiable",
         )
         .detail(format!("bytes */{size}"))

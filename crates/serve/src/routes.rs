@@ -102,28 +102,27 @@ pub(crate) fn route(path: &str) -> Result<Route, ApiError> {
     }
 }
 
-/// Parses the query string. Unknown parameters are ignored, as registries do.
+/// Parses the query string (percent-decoded, as forms are). Unknown
+/// parameters are ignored, as registries do.
 pub(crate) fn query(query: Option<&str>) -> Result<Query, ApiError> {
     let mut parsed = Query::default();
-    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        match key {
+    let raw = query.unwrap_or("");
+    for (key, value) in url::form_urlencoded::parse(raw.as_bytes()) {
+        match key.as_ref() {
             "ns" => {
-                if !names::is_valid_host(value) {
-                    return Err(ApiError::name_invalid(value, "invalid ns host"));
+                if !names::is_valid_host(&value) {
+                    return Err(ApiError::name_invalid(&value, "invalid ns host"));
                 }
-                parsed.ns = Some(value.to_owned());
+                parsed.ns = Some(value.into_owned());
             }
             "n" => {
                 let n = value
                     .parse::<usize>()
-                    .map_err(|_| ApiError::pagination_invalid(pair))?;
+                    .map_err(|_| ApiError::pagination_invalid(raw))?;
                 parsed.page.n = Some(n);
             }
-            "last" => {
-                // A tag or a repository name; compared, never used as a path.
-                parsed.page.last = Some(value.to_owned());
-            }
+            // A tag or a repository name; compared, never used as a path.
+            "last" => parsed.page.last = Some(value.into_owned()),
             _ => {}
         }
     }
@@ -199,6 +198,8 @@ mod tests {
         assert_eq!(q.page.n, Some(2));
         assert_eq!(q.page.last.as_deref(), Some("b"));
         assert!(query(Some("n=-1")).is_err());
+        let encoded = query(Some("last=team%2Fapp")).unwrap();
+        assert_eq!(encoded.page.last.as_deref(), Some("team/app"));
         assert!(query(Some("ns=a/b")).is_err());
     }
 }

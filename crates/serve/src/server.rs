@@ -16,7 +16,8 @@ use crate::error::{Error, Result};
 use crate::handlers;
 use crate::options::ServeOptions;
 
-/// A running server: its address, and the way to stop it.
+/// A running server: its address, and the way to stop it. Dropping the
+/// handle stops the server too, without waiting for it.
 #[derive(Debug)]
 pub struct ServerHandle {
     local_addr: SocketAddr,

@@ -241,7 +241,14 @@ async fn a_download_resumes_with_range() {
         &[("Range", &format!("bytes={}-", layer.bytes.len()))],
     )
     .await;
-    assert_eq!(past.status, 416);
+    assert_eq!(
+        (past.status, past.error_code().as_str()),
+        (416, "RANGE_INVALID")
+    );
+    assert_eq!(
+        past.header("Content-Range"),
+        Some(format!("bytes */{}", layer.bytes.len()).as_str())
+    );
     server.shutdown().await;
 }
 
@@ -367,6 +374,33 @@ async fn a_blob_collected_mid_transfer_still_arrives_whole_then_is_unknown() {
     assert_eq!(
         (after.status, after.error_code().as_str()),
         (404, "BLOB_UNKNOWN")
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_head_over_the_limit_is_refused() {
+    let (_dir, store) = store();
+    let server = serve(&store).await;
+    let within = "x".repeat(8 * 1024);
+    let ok = request(&server, "GET", "/v2/", &[("X-Padding", &within)]).await;
+    assert_eq!(ok.status, 200);
+    let beyond = "x".repeat(hoist_serve::DEFAULT_MAX_HEADER_BYTES + 1);
+    let mut stream = tokio::net::TcpStream::connect(server.local_addr())
+        .await
+        .unwrap();
+    stream
+        .write_all(head("GET", "/v2/", &[("X-Padding", &beyond)]).as_bytes())
+        .await
+        .unwrap();
+    let mut raw = Vec::new();
+    // The server may close before reading everything; what it answered
+    // first is what counts.
+    let _ = stream.read_to_end(&mut raw).await;
+    assert!(
+        raw.starts_with(b"HTTP/1.1 431"),
+        "{:?}",
+        String::from_utf8_lossy(&raw)
     );
     server.shutdown().await;
 }
