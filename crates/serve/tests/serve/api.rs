@@ -404,3 +404,58 @@ async fn a_request_head_over_the_limit_is_refused() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_past_the_limit_wait_and_silent_ones_are_closed() {
+    let (_dir, store) = store();
+    let server = hoist_serve::serve(
+        store.clone(),
+        hoist_serve::ServeOptions {
+            header_read_timeout: std::time::Duration::from_secs(2),
+            ..hoist_serve::ServeOptions::default()
+                .listen("127.0.0.1:0".parse().unwrap())
+                .max_connections(1)
+        },
+    )
+    .await
+    .unwrap();
+    // The one slot: a connection that sends nothing.
+    let mut silent = tokio::net::TcpStream::connect(server.local_addr())
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let mut waiting = tokio::net::TcpStream::connect(server.local_addr())
+        .await
+        .unwrap();
+    waiting
+        .write_all(head("GET", "/v2/", &[]).as_bytes())
+        .await
+        .unwrap();
+    let mut byte = [0; 1];
+    let early = tokio::time::timeout(
+        std::time::Duration::from_millis(200),
+        waiting.read(&mut byte),
+    )
+    .await;
+    assert!(early.is_err(), "answered past the connection limit");
+    // The silent connection is closed by the header timeout, which frees
+    // the slot for the waiting one.
+    let mut rest = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        silent.read_to_end(&mut rest),
+    )
+    .await
+    .expect("the silent connection was never closed")
+    .unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        waiting.read_to_end(&mut raw),
+    )
+    .await
+    .expect("the waiting connection was never served")
+    .unwrap();
+    assert_eq!(parse(&raw).status, 200);
+    server.shutdown().await;
+}
