@@ -65,7 +65,10 @@ async fn answer<B>(store: Store, request: &Request<B>) -> Result<Response<Body>,
         Route::Base => Ok(json_response(StatusCode::OK, b"{}".to_vec())),
         Route::Catalog(_) => catalog(store, &query).await,
         Route::Tags { name, .. } => tags(store, &name, &query).await,
-        Route::Manifest { name, reference } => manifest(store, name, reference, query).await,
+        Route::Manifest { name, reference } => {
+            let accepts_index = accepts_index(request.headers().get_all(header::ACCEPT));
+            manifest(store, name, reference, query, accepts_index).await
+        }
         Route::Blob { name, digest } => {
             let range = request
                 .headers()
@@ -180,21 +183,47 @@ fn link_next(response: &mut Response<Body>, path: &str, page: &Page, last: &str)
     }
 }
 
+/// Whether a client's `Accept` headers admit an index: no header at all, a
+/// wildcard, or either index type (OCI and Docker's are equivalent for
+/// every client we know, as for hoist's own traversal).
+fn accepts_index(values: header::GetAll<'_, HeaderValue>) -> bool {
+    let mut any = false;
+    for value in values {
+        any = true;
+        let Ok(text) = value.to_str() else { continue };
+        for item in text.split(',') {
+            let essence = item.split(';').next().unwrap_or("").trim();
+            if essence == "*/*" || essence == "application/*" || media_type::is_index(essence) {
+                return true;
+            }
+        }
+    }
+    !any
+}
+
 async fn manifest(
     store: Store,
     name: String,
     reference: Reference,
     query: Query,
+    accepts_index: bool,
 ) -> Result<Response<Body>, ApiError> {
     let (descriptor, raw) = blocking(move || {
         let catalog = load_catalog(&store)?;
         let images = repository(&catalog, &name, &query)?;
         let descriptor = match &reference {
-            Reference::Tag(tag) => images
-                .iter()
-                .find(|image| image.tag.as_deref() == Some(tag.as_str()))
-                .map(|image| image.target.clone())
-                .ok_or_else(|| ApiError::manifest_unknown(tag))?,
+            Reference::Tag(tag) => {
+                let target = images
+                    .iter()
+                    .find(|image| image.tag.as_deref() == Some(tag.as_str()))
+                    .map(|image| image.target.clone())
+                    .ok_or_else(|| ApiError::manifest_unknown(tag))?;
+                if accepts_index || !media_type::is_index(&target.media_type) {
+                    target
+                } else {
+                    host_manifest(&store, &format!("{name}:{tag}"), target)?
+                }
+            }
             Reference::Digest(digest) => reachable_manifest(&store, images, digest)?
                 .ok_or_else(|| ApiError::manifest_unknown(digest.as_str()))?,
         };
@@ -214,6 +243,23 @@ async fn manifest(
         .headers_mut()
         .insert(header::ETAG, etag(&descriptor.digest));
     Ok(response)
+}
+
+/// For a client that cannot read an index: the manifest it lists for this
+/// machine's platform, as registries answer Docker schema 2 clients. Only
+/// for tags: a digest names exact bytes, so it is always served as is.
+fn host_manifest(store: &Store, name: &str, index: Descriptor) -> Result<Descriptor, ApiError> {
+    let content = store.namespace_handle().content(None);
+    let image = hoist::image::Image::new(name.to_owned(), index);
+    hoist::image::select_manifest(&content, &image, &hoist::platform::host())
+        .map(|entry| entry.descriptor)
+        .map_err(|error| {
+            if error.is_not_found() {
+                ApiError::manifest_unknown(&error.to_string())
+            } else {
+                ApiError::internal(error.to_string())
+            }
+        })
 }
 
 /// The descriptor of `wanted` when one of `images` reaches it: their
@@ -419,6 +465,29 @@ mod tests {
         assert_eq!(satisfiable(Some(100), None, 100), None);
         assert_eq!(satisfiable(None, Some(5), 100), Some((95, 100)));
         assert_eq!(satisfiable(None, Some(500), 100), Some((0, 100)));
+    }
+
+    #[test]
+    fn accept_headers() {
+        let accepts = |values: &[&str]| {
+            let mut headers = hyper::HeaderMap::new();
+            for value in values {
+                headers.append(header::ACCEPT, HeaderValue::from_str(value).unwrap());
+            }
+            accepts_index(headers.get_all(header::ACCEPT))
+        };
+        assert!(accepts(&[]));
+        assert!(accepts(&["*/*"]));
+        assert!(accepts(&[
+            "application/vnd.docker.distribution.manifest.v2+json",
+            "application/vnd.oci.image.index.v1+json; q=0.5",
+        ]));
+        assert!(accepts(&[
+            "application/vnd.docker.distribution.manifest.list.v2+json"
+        ]));
+        assert!(!accepts(&[
+            "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json"
+        ]));
     }
 
     #[test]

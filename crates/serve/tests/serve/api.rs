@@ -459,3 +459,53 @@ async fn connections_past_the_limit_wait_and_silent_ones_are_closed() {
     assert_eq!(parse(&raw).status, 200);
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_reads_no_index_gets_this_machines_manifest_by_tag() {
+    let (_dir, store) = store();
+    let fixture = fixture(10, 8 * 1024);
+    load(&store, &fixture, "registry.example/team/app:1");
+    let server = serve(&store).await;
+    let single = [(
+        "Accept",
+        "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json",
+    )];
+    let host = hoist::platform::Platform::host();
+    let expected = fixture
+        .images
+        .iter()
+        .find(|image| hoist::platform::parse(&image.platform.to_text()).unwrap() == host);
+
+    let by_tag = request(&server, "GET", "/v2/team/app/manifests/1", &single).await;
+    match expected {
+        Some(image) => {
+            assert_eq!(by_tag.status, 200);
+            assert_eq!(by_tag.body, image.manifest.bytes);
+            assert_eq!(
+                by_tag.header("Docker-Content-Digest"),
+                Some(image.manifest.digest.as_str())
+            );
+            assert_eq!(
+                by_tag.header("Content-Type"),
+                Some(image.manifest.media_type.as_str())
+            );
+        }
+        // A machine whose platform the fixture lacks: a clean 404.
+        None => assert_eq!(by_tag.error_code(), "MANIFEST_UNKNOWN"),
+    }
+
+    // A digest names exact bytes: the index, whatever the client accepts.
+    let by_digest = request(
+        &server,
+        "GET",
+        &format!("/v2/team/app/manifests/{}", fixture.index.digest),
+        &single,
+    )
+    .await;
+    assert_eq!(by_digest.status, 200);
+    assert_eq!(
+        Digest::sha256_of(&by_digest.body).as_str(),
+        fixture.index.digest
+    );
+    server.shutdown().await;
+}
