@@ -19,6 +19,7 @@ mod tests {
         ("hoist-platform", "crates/platform/Cargo.toml"),
         ("hoist-error", "crates/error/Cargo.toml"),
         ("hoist-unpack", "crates/unpack/Cargo.toml"),
+        ("hoist-serve", "crates/serve/Cargo.toml"),
     ];
 
     /// The `hoist*` names under `[dependencies]` of a manifest (not dev- or

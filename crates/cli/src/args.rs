@@ -104,6 +104,9 @@ pub enum Command {
     Load(LoadArgs),
     /// Unpack an image into a root filesystem or an OCI runtime bundle.
     Unpack(UnpackArgs),
+    /// Serve the namespace's images as a read-only OCI registry (a mirror
+    /// for containerd, skopeo, Docker and hoist) until SIGINT or SIGTERM.
+    Serve(ServeArgs),
     /// Inspect remote manifests; assemble indexes locally.
     #[command(subcommand)]
     Manifest(ManifestCommand),
@@ -314,6 +317,15 @@ pub struct LoadArgs {
     /// Print nothing but errors.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// `hoist serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on (port 0: any free port); the bound address
+    /// is printed on stdout.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:5000")]
+    pub listen: String,
 }
 
 /// `hoist unpack`.

@@ -10,6 +10,7 @@ mod login;
 mod maintenance;
 mod manifest;
 mod names;
+mod serve;
 mod transfer;
 mod unpack;
 mod verify;
@@ -40,6 +41,7 @@ pub fn run(context: &Context, command: Command) -> anyhow::Result<()> {
         Command::Save(args) => archive::save(context, &args),
         Command::Load(args) => archive::load(context, &args),
         Command::Unpack(args) => unpack::run(context, &args),
+        Command::Serve(args) => serve::run(context, &args),
         Command::Manifest(ManifestCommand::Inspect(args)) => manifest::inspect(context, &args),
         Command::Manifest(ManifestCommand::Create(args)) => manifest::create(context, &args),
         Command::Verify(args) => verify::run(context, &args),

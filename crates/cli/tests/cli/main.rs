@@ -14,6 +14,7 @@ mod local;
 mod login;
 mod remote;
 mod scenarios;
+mod serve;
 mod support;
 mod terminal;
 mod tls;

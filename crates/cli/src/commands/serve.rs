@@ -1,0 +1,54 @@
+//! `hoist serve [--listen ADDR]`: the namespace's images as a read-only
+//! registry until SIGINT or SIGTERM; one access-log line per request on
+//! stderr.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+
+use anyhow::Context as _;
+use hoist_serve::ServeOptions;
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::args::ServeArgs;
+use crate::context::Context;
+use crate::exit::UsageError;
+
+/// Serves until a signal, then stops accepting and lets open responses end.
+///
+/// # Errors
+/// A bad `--listen` (exit 2), a store that cannot be opened, an address
+/// that cannot be bound.
+pub fn run(context: &Context, args: &ServeArgs) -> anyhow::Result<()> {
+    let listen: SocketAddr = args.listen.parse().map_err(|e| {
+        UsageError(format!(
+            "invalid --listen {:?}: {e} (expected IP:PORT, e.g. 127.0.0.1:5000)",
+            args.listen
+        ))
+    })?;
+    let store = context.open_store()?;
+    // The access log: plain lines on stderr, INFO and up.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .try_init();
+    let runtime = context.runtime()?;
+    runtime.block_on(async {
+        let mut terminate = signal(SignalKind::terminate()).context("watching for SIGTERM")?;
+        let mut interrupt = signal(SignalKind::interrupt()).context("watching for SIGINT")?;
+        let server = hoist_serve::serve(store, ServeOptions::default().listen(listen))
+            .await
+            .with_context(|| format!("starting the registry on {listen}"))?;
+        // The bound address, alone on stdout, for scripts that asked for port 0.
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "{}", server.local_addr()).context("writing to stdout")?;
+        stdout.flush().context("writing to stdout")?;
+        drop(stdout);
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
+        }
+        server.shutdown().await;
+        Ok(())
+    })
+}

@@ -1,0 +1,46 @@
+//! hoist-serve: a hoist store served as a read-only OCI registry.
+//!
+//! The read side of the OCI distribution API (spec 1.1) over plain HTTP/1.1
+//! on tokio: `GET /v2/`, manifests by tag and by digest, blobs streamed from
+//! their files with `Range` support, tag lists and the catalog, so skopeo,
+//! containerd (as a `hosts.toml` mirror), Docker and hoist itself can pull
+//! what a store already holds. Every write method is refused with the spec's
+//! `UNSUPPORTED` error.
+//!
+//! It is not a registry to push to, a pull-through cache, a TLS terminator
+//! or an authenticating front: it listens on loopback by default and serves
+//! what the store's namespace names, nothing else. How stored names map to
+//! the names clients ask for is in [`names`].
+//!
+//! ```no_run
+//! use hoist::{Store, StoreOptions};
+//! use hoist_serve::{ServeOptions, serve};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = Store::open("/var/lib/hoist", StoreOptions::default())?;
+//! let server = serve(store, ServeOptions::default().listen("127.0.0.1:0".parse()?)).await?;
+//! println!("serving on {}", server.local_addr());
+//! server.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! See `docs/architecture.md` for the crate map and `docs/crates/serve.md`
+//! for the protocol facts and limits.
+
+mod api_error;
+mod blob_body;
+mod error;
+mod handlers;
+mod logged_body;
+pub mod names;
+mod options;
+mod routes;
+mod server;
+
+pub use error::{Error, ErrorKind, Result};
+pub use options::{
+    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_LISTEN, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES,
+    ServeOptions,
+};
+pub use server::{ServerHandle, serve};

@@ -1,0 +1,62 @@
+//! [`ServeOptions`]: where to listen and the limits that keep one client
+//! from exhausting the server.
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::time::Duration;
+
+/// Loopback, port 5000: the port registries conventionally use, reachable
+/// only from this machine until the caller says otherwise.
+pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 5000));
+
+/// Connections served at once; further ones wait in the kernel's accept
+/// queue until one closes. A pulling client opens a handful (containerd
+/// three per image by default, skopeo up to six).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+
+/// The most bytes a request head (request line and headers) may take;
+/// larger heads are answered 431 by hyper. Registry clients send under
+/// 2 KiB; hyper's floor for this limit is 8 KiB.
+pub const DEFAULT_MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// How long a client may take to send a request head before the
+/// connection is closed (slow-loris protection).
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How a server listens and what it bounds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServeOptions {
+    /// The address to listen on; port 0 picks a free port
+    /// ([`crate::ServerHandle::local_addr`] tells which).
+    pub listen: SocketAddr,
+    /// Connections served at once.
+    pub max_connections: usize,
+    /// Largest request head, in bytes (at least 8192).
+    pub max_header_bytes: usize,
+    /// Longest wait for a request head.
+    pub header_read_timeout: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            listen: DEFAULT_LISTEN,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+        }
+    }
+}
+
+impl ServeOptions {
+    /// Listens on `address` instead of [`DEFAULT_LISTEN`].
+    pub fn listen(mut self, address: SocketAddr) -> ServeOptions {
+        self.listen = address;
+        self
+    }
+
+    /// Serves at most `count` connections at once.
+    pub fn max_connections(mut self, count: usize) -> ServeOptions {
+        self.max_connections = count;
+        self
+    }
+}
