@@ -648,5 +648,5 @@ fn a_referrer_is_held_by_its_subject_and_freed_with_it() {
     all.clear();
     assert_eq!(recorded_set(&ns), all);
     assert!(referrers.iter().all(|d| !on_disk(&fx.store, d)));
-    assert!(report.blobs.iter().any(|d| *d == signature));
+    assert!(report.blobs.contains(&signature));
 }
