@@ -9,7 +9,7 @@ use hoist::{Platforms, PullOptions, ReferrersOptions};
 use hoist_testkit::referrers::{
     FixtureArtifact, fallback_index, fallback_tag, upload_artifact, upload_manifest,
 };
-use hoist_testkit::{Fixture, FixtureBlob};
+use hoist_testkit::{Fault, FaultKind, FaultProxy, Fixture, FixtureBlob};
 
 use crate::support::{fixture, quiet, registry, seed, store};
 
@@ -278,4 +278,83 @@ async fn a_referrer_that_fails_its_check_is_an_error_and_never_stored() {
         .map(|info| info.digest.to_string())
         .collect();
     assert!(!stored.contains(&signature.manifest.digest));
+}
+
+/// An index answer of the referrers API listing `artifacts`.
+fn api_answer(artifacts: &[&FixtureArtifact]) -> FaultKind {
+    FaultKind::Respond {
+        code: 200,
+        content_type: hoist_testkit::oci::INDEX.to_owned(),
+        body: fallback_index(artifacts).bytes,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_referrers_api_is_asked_first_and_its_answer_is_filtered_here_too() {
+    let Some(registry) = registry() else { return };
+    let host = registry.host();
+    let signed = signed(&host, "team/api", 44).await;
+    let arm = manifest_of(&signed.fixture, "linux/arm64/v8").clone();
+    // A registry with the referrers API in front of docker-registry: its
+    // answers differ from the fallback tags, so what arrives shows which
+    // was read.
+    let proxy = FaultProxy::start(&host).unwrap();
+    proxy.add_fault(Fault::new(&arm.digest, api_answer(&[&signed.arm_sbom])).on_referrers());
+    proxy.add_fault(Fault::new(&signed.arm_sbom.manifest.digest, api_answer(&[])).on_referrers());
+    let reference = format!("{}/team/api:1", proxy.host());
+    let arm64 = Platforms::Only(vec![parse("linux/arm64").unwrap()]);
+
+    let (_dir, store) = store();
+    let options = PullOptions::new(arm64.clone()).with_referrers(ReferrersOptions::all());
+    let report = store.pull(&reference, &options, quiet()).await.unwrap();
+    let fetched: BTreeSet<String> = report
+        .referrers
+        .iter()
+        .map(|r| r.descriptor.digest.to_string())
+        .collect();
+    assert_eq!(fetched, digests([&signed.arm_sbom]));
+    let paths: Vec<String> = proxy.requests().into_iter().map(|r| r.path).collect();
+    assert!(
+        paths
+            .iter()
+            .any(|p| p.ends_with(&format!("/referrers/{}", arm.digest))),
+        "{paths:?}"
+    );
+    assert!(
+        !paths
+            .iter()
+            .any(|p| p.ends_with(&format!("/manifests/{}", fallback_tag(&arm)))),
+        "the fallback tag was read although the API answered: {paths:?}"
+    );
+
+    // A registry that ignores the filter: hoist filters its answer.
+    proxy.add_fault(
+        Fault::new(
+            &arm.digest,
+            api_answer(&[&signed.arm_signature, &signed.arm_sbom]),
+        )
+        .on_referrers(),
+    );
+    let (_dir2, store) = crate::support::store();
+    let options =
+        PullOptions::new(arm64).with_referrers(ReferrersOptions::of_types(vec![SBOM.to_owned()]));
+    let report = store.pull(&reference, &options, quiet()).await.unwrap();
+    let fetched: BTreeSet<String> = report
+        .referrers
+        .iter()
+        .map(|r| r.descriptor.digest.to_string())
+        .collect();
+    assert_eq!(fetched, digests([&signed.arm_sbom]));
+    let asked = proxy
+        .requests()
+        .into_iter()
+        .rfind(|r| r.path.contains(&format!("/referrers/{}", arm.digest)))
+        .unwrap();
+    assert!(
+        asked
+            .path
+            .contains("artifactType=application%2Fspdx%2Bjson"),
+        "{}",
+        asked.path
+    );
 }
