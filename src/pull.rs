@@ -21,6 +21,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::nested;
 use crate::platforms::{self, Platforms};
 use crate::progress::{BlobEvent, Progress, Totals};
+use crate::referrers::{self, Referrer, ReferrersOptions};
 use crate::store::{Store, WriteLease};
 use crate::transfer::{self, blocking};
 
@@ -38,6 +39,9 @@ pub struct PullOptions {
     pub concurrency: Option<usize>,
     /// The name to record; the reference as given (normalized) when `None`.
     pub name: Option<String>,
+    /// Also fetch the referrers (signatures, SBOMs) of the index and of
+    /// every manifest pulled, recursively; off (`None`) by default.
+    pub referrers: Option<ReferrersOptions>,
 }
 
 impl PullOptions {
@@ -55,6 +59,13 @@ impl PullOptions {
         self.concurrency = Some(concurrency.max(1));
         self
     }
+
+    /// Also fetches the referrers `options` chooses.
+    #[must_use]
+    pub fn with_referrers(mut self, options: ReferrersOptions) -> Self {
+        self.referrers = Some(options);
+        self
+    }
 }
 
 /// What [`Store::pull`] did.
@@ -68,6 +79,8 @@ pub struct PullReport {
     pub platforms: Vec<Platform>,
     /// The manifests fetched (platforms, attestations, unknown).
     pub manifests: Vec<Entry>,
+    /// The referrers fetched (with [`PullOptions::referrers`]), subjects first.
+    pub referrers: Vec<Referrer>,
     /// Blobs (configs and layers) downloaded.
     pub blobs_downloaded: usize,
     /// Blobs that were already stored (or that another writer stored).
@@ -80,13 +93,14 @@ pub struct PullReport {
 pub(crate) struct Fetched {
     pub image: Image,
     pub manifests: Vec<Entry>,
+    pub referrers: Vec<Referrer>,
     pub blobs_downloaded: usize,
     pub blobs_present: usize,
     pub bytes_downloaded: u64,
 }
 
 /// How one blob ended.
-enum BlobOutcome {
+pub(crate) enum BlobOutcome {
     Present,
     Downloaded(u64),
 }
@@ -133,6 +147,7 @@ impl Store {
                 .filter_map(|e| e.platform().cloned())
                 .collect(),
             manifests: fetched.manifests,
+            referrers: fetched.referrers,
             blobs_downloaded: fetched.blobs_downloaded,
             blobs_present: fetched.blobs_present,
             bytes_downloaded: fetched.bytes_downloaded,
@@ -220,6 +235,7 @@ impl Store {
         let mut fetched = Fetched {
             image,
             manifests,
+            referrers: Vec::new(),
             blobs_downloaded: 0,
             blobs_present: 0,
             bytes_downloaded: 0,
@@ -242,6 +258,32 @@ impl Store {
             fetched.manifests = blocking(move || platforms::resolve(&content, &image, &platforms))
                 .await?
                 .entries;
+        }
+
+        if let Some(referrer_options) = &options.referrers {
+            // Only what this pull fetched: a referrer of a manifest left
+            // behind is not fetched.
+            let subjects = std::iter::once(target.digest.clone())
+                .chain(documents.iter().map(|d| d.digest().clone()))
+                .collect::<Vec<_>>();
+            let mut unique = HashSet::new();
+            let subjects = subjects
+                .into_iter()
+                .filter(|d| unique.insert(d.clone()))
+                .collect();
+            let found = referrers::fetch_referrers(
+                &client,
+                &content,
+                &repository,
+                subjects,
+                referrer_options,
+                &progress,
+            )
+            .await?;
+            fetched.referrers = found.referrers;
+            fetched.blobs_downloaded += found.blobs_downloaded;
+            fetched.blobs_present += found.blobs_present;
+            fetched.bytes_downloaded += found.bytes_downloaded;
         }
         Ok(fetched)
     }
@@ -269,7 +311,7 @@ async fn fetch_nested_indexes(
 
 /// Fetches the manifest or index `descriptor` names and checks it against
 /// the descriptor (size, digest, media type), in memory.
-async fn fetch_verified(
+pub(crate) async fn fetch_verified(
     client: &Client,
     repository: &Repository,
     descriptor: &hoist_image::Descriptor,
@@ -287,7 +329,7 @@ async fn fetch_verified(
 }
 
 /// Stores a parsed document on the blocking pool and waits for it.
-async fn store_parsed(
+pub(crate) async fn store_parsed(
     content: &Content,
     document: &Document,
     repository: &Repository,
@@ -372,7 +414,7 @@ async fn fetch_manifests(
 /// Fetches one blob into the store unless it is there, resuming any ingest
 /// left by an earlier attempt (in this process or a killed one) with a
 /// Range request; the content store verifies the digest as it is written.
-async fn fetch_blob(
+pub(crate) async fn fetch_blob(
     client: &Client,
     content: &Content,
     repository: &Repository,

@@ -12,6 +12,7 @@ mod interop;
 mod local;
 mod login;
 mod processes;
+mod referrers;
 mod registry;
 mod support;
 mod unpack;

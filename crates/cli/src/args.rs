@@ -146,6 +146,14 @@ pub struct PullArgs {
     /// The platforms to pull [default: the host's].
     #[command(flatten)]
     pub platforms: PlatformArgs,
+    /// Also fetch the referrers (signatures, SBOMs) of the index and of
+    /// every manifest pulled, recursively: the registry's referrers API, or
+    /// its `sha256-<hex>` fallback tag.
+    #[arg(long)]
+    pub referrers: bool,
+    /// Only referrers of this artifact type (repeatable).
+    #[arg(long = "artifact-type", value_name = "T", requires = "referrers")]
+    pub artifact_types: Vec<String>,
     /// Print nothing but errors.
     #[arg(short, long)]
     pub quiet: bool,
@@ -204,6 +212,27 @@ pub enum ImageCommand {
     Convert(ImageConvertArgs),
     /// Remove images without a name and content nothing references.
     Prune(ImagePruneArgs),
+    /// List the stored referrers (signatures, SBOMs) of an image,
+    /// recursively: its index's and every stored manifest's, or one
+    /// platform's.
+    Referrers(ImageReferrersArgs),
+}
+
+/// `hoist image referrers`.
+#[derive(Debug, Args)]
+pub struct ImageReferrersArgs {
+    /// The image.
+    #[arg(value_name = "REF")]
+    pub reference: String,
+    /// Only the referrers of this platform's manifest (and theirs).
+    #[arg(long, value_name = "P")]
+    pub platform: Option<String>,
+    /// Only referrers of this artifact type.
+    #[arg(long = "artifact-type", value_name = "T")]
+    pub artifact_type: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 /// `hoist image inspect`.

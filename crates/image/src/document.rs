@@ -12,7 +12,7 @@ use oci_spec::image::{ImageIndex, ImageManifest};
 use serde_json::{Map, Value};
 
 use crate::Descriptor;
-use crate::annotations::GC_REF_CONTENT_PREFIX;
+use crate::annotations::{GC_BREF_CONTENT_SUBJECT, GC_REF_CONTENT_PREFIX};
 use crate::error::{Detail, Error, ErrorKind, Result};
 use crate::media_type::{self, MediaKind};
 
@@ -275,7 +275,10 @@ impl Document {
 
     /// The `containerd.io/gc.ref.content.*` labels that let the garbage
     /// collector follow this document to its children: `config` and `l.<i>`
-    /// for a manifest, `m.<i>` for an index.
+    /// for a manifest, `m.<i>` for an index; and for a referrer (a manifest
+    /// with a `subject`) the back reference
+    /// `containerd.io/gc.bref.content.subject`, which holds it while its
+    /// subject is held and lets it be found as a referrer of that subject.
     pub fn gc_labels(&self) -> Labels {
         let mut labels = Labels::new();
         match self {
@@ -296,6 +299,12 @@ impl Document {
                     labels.insert(
                         format!("{GC_REF_CONTENT_PREFIX}l.{i}"),
                         layer.digest.to_string(),
+                    );
+                }
+                if let Some(subject) = &manifest.subject {
+                    labels.insert(
+                        GC_BREF_CONTENT_SUBJECT.to_owned(),
+                        subject.digest.to_string(),
                     );
                 }
             }

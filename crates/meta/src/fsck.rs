@@ -161,6 +161,20 @@ pub enum Debris {
         /// How many resources it lists.
         resources: usize,
     },
+    /// Content held only through a back reference
+    /// (`containerd.io/gc.bref.content*`, a referrer's `subject`) whose
+    /// holder has no record: a referrer stored under a lease before its
+    /// subject by an operation that did not finish, or one whose subject
+    /// was removed with it while an image or a lease of its own still held
+    /// it. The next GC removes it unless such a name or lease holds it.
+    ReferrerWithoutSubject {
+        /// The namespace.
+        namespace: String,
+        /// The referrer.
+        digest: String,
+        /// The missing subject.
+        subject: String,
+    },
     /// Resources listed under a lease that does not exist.
     OrphanLeaseResources {
         /// The namespace.
@@ -284,6 +298,14 @@ impl fmt::Display for Debris {
             } => write!(
                 f,
                 "lease {id:?} in namespace {namespace:?}: expired ({resources} resources)"
+            ),
+            Debris::ReferrerWithoutSubject {
+                namespace,
+                digest,
+                subject,
+            } => write!(
+                f,
+                "referrer {digest} in namespace {namespace:?}: its subject {subject} is not recorded"
             ),
             Debris::OrphanLeaseResources {
                 namespace,
@@ -409,6 +431,14 @@ fn check_records(
                 Some(_) => {}
             }
             recorded.insert(digest);
+        }
+        let keys: Vec<&CompactDigest> = g.blobs.iter().map(|(_, key)| key).collect();
+        for (node, subject) in g.blobs.dangling_back_refs() {
+            report.debris.push(Debris::ReferrerWithoutSubject {
+                namespace: ns.clone(),
+                digest: keys[node as usize].to_string(),
+                subject: subject.to_string(),
+            });
         }
         for (name, record) in &g.images {
             report.checked.images += 1;

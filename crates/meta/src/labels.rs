@@ -16,6 +16,15 @@ pub const GC_ROOT: &str = "containerd.io/gc.root";
 /// their value.
 pub const GC_REF_CONTENT: &str = "containerd.io/gc.ref.content";
 
+/// Labels named `containerd.io/gc.bref.content`, or that followed by `.` or
+/// `/` and anything (`.subject`), are back references, as in containerd 2:
+/// the record carrying one is held while the content named by the value is
+/// held. A referrer (an OCI 1.1 manifest with a `subject`) carries
+/// `containerd.io/gc.bref.content.subject`, so it lives and dies with its
+/// subject without its subject's record ever being rewritten, and may be
+/// stored before the subject is.
+pub const GC_BREF_CONTENT: &str = "containerd.io/gc.bref.content";
+
 /// An RFC 3339 time after which a lease or an image is no longer a root.
 pub const GC_EXPIRE: &str = "containerd.io/gc.expire";
 
@@ -33,6 +42,25 @@ pub fn is_content_ref(key: &str) -> bool {
         Some(rest) => rest.starts_with('.') || rest.starts_with('/'),
         None => false,
     }
+}
+
+/// True when `key` names a content back reference (see [`GC_BREF_CONTENT`]).
+pub fn is_content_backref(key: &str) -> bool {
+    match key.strip_prefix(GC_BREF_CONTENT) {
+        Some("") => true,
+        Some(rest) => rest.starts_with('.') || rest.starts_with('/'),
+        None => false,
+    }
+}
+
+/// The values of every content back-reference label: the digests whose
+/// being held holds the record carrying `labels`.
+pub fn content_backrefs(labels: &Labels) -> impl Iterator<Item = &str> {
+    labels
+        .range::<str, _>((Bound::Included(GC_BREF_CONTENT), Bound::Unbounded))
+        .take_while(|(key, _)| key.starts_with(GC_BREF_CONTENT))
+        .filter(|(key, _)| is_content_backref(key))
+        .map(|(_, value)| value.as_str())
 }
 
 /// The values of every content-reference label: the digests `labels` point at.

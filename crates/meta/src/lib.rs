@@ -76,7 +76,10 @@ pub use fsck::{Damage, Debris, FsckCounts, FsckOptions, FsckReport};
 pub use gc::{GcOptions, GcReport, ObjectRef};
 pub use hoist_oci::Descriptor;
 pub use images::{Image, ImageFilter, ImageUpdate, Images};
-pub use labels::{GC_EXPIRE, GC_FLAT, GC_REF_CONTENT, GC_ROOT, content_refs, is_content_ref};
+pub use labels::{
+    GC_BREF_CONTENT, GC_EXPIRE, GC_FLAT, GC_REF_CONTENT, GC_ROOT, content_backrefs, content_refs,
+    is_content_backref, is_content_ref,
+};
 pub use leases::{Lease, LeaseOptions, Leases, Resource};
 pub use namespace::Namespace;
 pub use store::{CONTENT_DIR, META_DIR, MetaOptions, MetaStore};

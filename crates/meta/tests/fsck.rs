@@ -408,3 +408,32 @@ fn lease_resources_without_their_lease_are_debris() {
     // The image it named is untouched.
     assert!(on_disk(&store, &graph.index));
 }
+
+#[test]
+fn a_referrer_whose_subject_is_not_recorded_is_debris() {
+    let (fx, _) = with_image();
+    let ns = fx.ns("default");
+    let lease = ns.leases().create(LeaseOptions::new().id("pull")).unwrap();
+    let absent = Digest::sha256_of(b"a subject never stored");
+    // A pull that stored a referrer before its subject, then died.
+    let referrer = put(
+        &ns.content(Some(&lease)),
+        b"a signature of a subject never stored",
+        &[("containerd.io/gc.bref.content.subject", absent.as_str())],
+    );
+    ns.leases().delete("pull").unwrap();
+
+    let report = fx.store.fsck().unwrap();
+    assert_eq!(
+        report.debris,
+        [Debris::ReferrerWithoutSubject {
+            namespace: "default".into(),
+            digest: referrer.to_string(),
+            subject: absent.to_string(),
+        }],
+        "{report}"
+    );
+    assert!(report.to_string().contains("its subject"), "{report}");
+    collected_to_clean(&fx.store, &report);
+    assert!(!on_disk(&fx.store, &referrer));
+}

@@ -609,3 +609,44 @@ fn fsck_is_clean_after_gc_and_reports_damage() {
     assert!(fx.store.fsck().unwrap().debris.is_empty());
     let _ = ns.content(None).info(&graph.index).unwrap();
 }
+
+#[test]
+fn a_referrer_is_held_by_its_subject_and_freed_with_it() {
+    let fx = fresh();
+    let ns = fx.ns("default");
+    let lease = ns.leases().create(LeaseOptions::new().id("pull")).unwrap();
+    let content = ns.content(Some(&lease));
+    let graph = write_image(&content, "signed", &["linux/amd64", "linux/arm64"]);
+    let image = name_image(&ns, "example.com/signed:1", &graph);
+    let subject = graph.manifests[1].to_string();
+    let sig_layer = put(&content, b"signature payload", &[]);
+    let signature = put(
+        &content,
+        b"signature manifest",
+        &[
+            ("containerd.io/gc.ref.content.l.0", sig_layer.as_str()),
+            ("containerd.io/gc.bref.content.subject", &subject),
+        ],
+    );
+    // A signature of the signature: held through the chain.
+    let counter = put(
+        &content,
+        b"counter-signature manifest",
+        &[("containerd.io/gc.bref.content.subject", signature.as_str())],
+    );
+    ns.leases().delete("pull").unwrap();
+
+    let report = fx.store.gc(GcOptions::new()).unwrap();
+    assert!(report.blobs.is_empty(), "{report:?}");
+    let referrers = set(&[&sig_layer, &signature, &counter]);
+    let mut all = graph.all();
+    all.extend(referrers.iter().cloned());
+    assert_eq!(recorded_set(&ns), all);
+
+    ns.images().delete(&image.name).unwrap();
+    let report = fx.store.gc(GcOptions::new()).unwrap();
+    all.clear();
+    assert_eq!(recorded_set(&ns), all);
+    assert!(referrers.iter().all(|d| !on_disk(&fx.store, d)));
+    assert!(report.blobs.contains(&signature));
+}

@@ -17,3 +17,9 @@ pub const ATTESTATION_MANIFEST: &str = "attestation-manifest";
 /// `containerd.io/gc.ref.content.config`, `.l.<i>` for layers, `.m.<i>` for
 /// the children of an index.
 pub const GC_REF_CONTENT_PREFIX: &str = "containerd.io/gc.ref.content.";
+
+/// The content label a referrer (an OCI 1.1 manifest with a `subject`)
+/// carries, naming its subject's digest: a containerd 2 back reference, so
+/// the garbage collector holds the referrer while its subject is held, and
+/// `Store::referrers` finds it.
+pub const GC_BREF_CONTENT_SUBJECT: &str = "containerd.io/gc.bref.content.subject";

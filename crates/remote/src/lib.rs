@@ -58,6 +58,7 @@ mod login;
 mod manifest;
 pub mod media_type;
 mod reference;
+mod referrers;
 mod source;
 mod tls;
 mod transport;
@@ -80,6 +81,7 @@ pub use hosts::{
 };
 pub use manifest::{Manifest, ManifestTarget};
 pub use reference::{DOCKER_HUB, DOCKER_HUB_API_HOST, Reference, Repository};
+pub use referrers::{Referrers, ReferrersSource, fallback_tag};
 pub use source::{BlobRead, BlobSource, BytesSource, FileSource};
 pub use transport::RetryPolicy;
 pub use upload::{BlobPushed, PushBlobOptions, UploadMode};

@@ -174,7 +174,7 @@ impl std::fmt::Debug for FixtureBlob {
 }
 
 impl FixtureBlob {
-    fn new(media_type: &str, bytes: Vec<u8>) -> FixtureBlob {
+    pub(crate) fn new(media_type: &str, bytes: Vec<u8>) -> FixtureBlob {
         FixtureBlob {
             media_type: media_type.to_owned(),
             digest: sha256_digest(&bytes),

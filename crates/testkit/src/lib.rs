@@ -42,6 +42,7 @@ mod jwt;
 pub mod layers;
 mod pki;
 mod proxy;
+pub mod referrers;
 mod registry;
 mod tools;
 

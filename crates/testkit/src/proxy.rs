@@ -60,6 +60,17 @@ pub enum FaultKind {
         /// Scheme, host and port of the redirect target.
         to: String,
     },
+    /// Answer with this status, content type and body without asking the
+    /// upstream: a registry feature the upstream lacks, such as the
+    /// referrers API docker-registry 2.8 does not have.
+    Respond {
+        /// The HTTP status code.
+        code: u16,
+        /// The `Content-Type`.
+        content_type: String,
+        /// The body.
+        body: Vec<u8>,
+    },
 }
 
 /// Which requests a fault applies to.
@@ -70,6 +81,8 @@ pub enum FaultOn {
     /// `PUT` of an upload session with `digest=<digest>` in its query: the
     /// request that completes an upload (monolithic or chunked).
     UploadCommit,
+    /// `GET` of `/referrers/<digest>` (any query): the referrers API.
+    Referrers,
 }
 
 /// A fault for the requests of one digest, applied to the next `times` of
@@ -106,6 +119,12 @@ impl Fault {
     /// Applies it to upload commits instead of downloads.
     pub fn on_upload_commit(mut self) -> Fault {
         self.on = FaultOn::UploadCommit;
+        self
+    }
+
+    /// Applies it to referrers-API requests about the digest instead.
+    pub fn on_referrers(mut self) -> Fault {
+        self.on = FaultOn::Referrers;
         self
     }
 }
@@ -240,6 +259,9 @@ fn take_fault(state: &ProxyState, method: &str, target: &str) -> Option<FaultKin
                         && path.contains("/blobs/uploads/")
                         && query.iter().any(|(k, v)| k == "digest" && *v == f.digest)
                 }
+                FaultOn::Referrers => {
+                    method == "GET" && path.ends_with(&format!("/referrers/{}", f.digest))
+                }
             }
     })?;
     fault.times -= 1;
@@ -282,6 +304,21 @@ async fn forward(mut client: TcpStream, upstream: &str, state: &ProxyState) -> s
         // instead of a reset from unread data.
         let _ = http1::drain_body(&mut client, &head, body_start.len()).await;
         return http1::write_response(&mut client, *code, &[], b"").await;
+    }
+    if let Some(FaultKind::Respond {
+        code,
+        content_type,
+        body,
+    }) = &fault
+    {
+        let _ = http1::drain_body(&mut client, &head, body_start.len()).await;
+        return http1::write_response(
+            &mut client,
+            *code,
+            &[("Content-Type", content_type.clone())],
+            body,
+        )
+        .await;
     }
     if let Some(FaultKind::Redirect { to }) = &fault {
         return http1::write_response(

@@ -10,6 +10,7 @@ mod login;
 mod maintenance;
 mod manifest;
 mod names;
+mod referrers;
 mod serve;
 mod transfer;
 mod unpack;
@@ -36,6 +37,7 @@ pub fn run(context: &Context, command: Command) -> anyhow::Result<()> {
         Command::Image(ImageCommand::Platforms(args)) => image::platforms(context, &args),
         Command::Image(ImageCommand::Convert(args)) => image::convert(context, &args),
         Command::Image(ImageCommand::Prune(args)) => image::prune(context, &args),
+        Command::Image(ImageCommand::Referrers(args)) => referrers::referrers(context, &args),
         Command::Tag(args) => names::tag(context, &args),
         Command::Rmi(args) => names::rmi(context, &args),
         Command::Save(args) => archive::save(context, &args),

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use hoist::{PullOptions, PushOptions, PushReport};
+use hoist::{PullOptions, PushOptions, PushReport, ReferrersOptions};
 
 use crate::args::{CopyArgs, PullArgs, PushArgs};
 use crate::context::Context;
@@ -26,7 +26,10 @@ pub fn pull(context: &Context, args: &PullArgs) -> anyhow::Result<()> {
     let platforms = choice.or_host("pulling", |text| progress.note(text));
     let store = context.open_store()?;
     let runtime = context.runtime()?;
-    let options = PullOptions::new(platforms);
+    let mut options = PullOptions::new(platforms);
+    if args.referrers {
+        options = options.with_referrers(ReferrersOptions::of_types(args.artifact_types.clone()));
+    }
     let name = reference.to_string();
     let report = runtime
         .block_on(store.pull(&name, &options, progress.clone()))
@@ -42,6 +45,9 @@ pub fn pull(context: &Context, args: &PullArgs) -> anyhow::Result<()> {
         size(report.bytes_downloaded),
         report.blobs_present
     ));
+    if args.referrers {
+        progress.note(&format!("{} referrers fetched", report.referrers.len()));
+    }
     print_line(&report.name)
 }
 

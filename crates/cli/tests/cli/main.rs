@@ -12,6 +12,7 @@ mod fsck;
 mod load_names;
 mod local;
 mod login;
+mod referrers;
 mod remote;
 mod scenarios;
 mod serve;

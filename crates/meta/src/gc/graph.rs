@@ -42,6 +42,12 @@ pub(crate) struct BlobGraph {
     refs: Vec<CompactDigest>,
     /// Nodes labelled `containerd.io/gc.root`.
     roots: Vec<NodeId>,
+    /// Back references (`containerd.io/gc.bref.content*`): the digest that
+    /// holds a node, and the node.
+    back_refs: Vec<(CompactDigest, NodeId)>,
+    /// The back references whose holder is recorded, as (holder, held),
+    /// sorted; built by [`BlobGraph::seal`].
+    held_by: Vec<(NodeId, NodeId)>,
     /// Built by [`BlobGraph::seal`] once every node is in.
     index: DigestIndex,
 }
@@ -115,6 +121,38 @@ impl BlobGraph {
     /// Indexes the nodes by digest; [`BlobGraph::find`] finds nothing before.
     fn seal(&mut self) {
         self.index = DigestIndex::build(&self.digests);
+        let mut held_by: Vec<(NodeId, NodeId)> = self
+            .back_refs
+            .iter()
+            .filter_map(|(holder, held)| Some((self.find(holder)?, *held)))
+            .collect();
+        held_by.sort_unstable();
+        self.held_by = held_by;
+    }
+
+    /// Adds a back reference of the record about to be pushed: it is held
+    /// while `holder` is.
+    fn push_back_ref(&mut self, holder: CompactDigest) {
+        // Truncation cannot happen: `push_node` refuses the 2^32-th node.
+        let node = self.digests.len() as NodeId;
+        self.back_refs.push((holder, node));
+    }
+
+    /// The nodes held by `node` through their back references.
+    pub(crate) fn held_by(&self, node: NodeId) -> impl Iterator<Item = NodeId> + '_ {
+        let start = self.held_by.partition_point(|(holder, _)| *holder < node);
+        self.held_by[start..]
+            .iter()
+            .take_while(move |(holder, _)| *holder == node)
+            .map(|(_, held)| *held)
+    }
+
+    /// The back references whose holder has no record here: (node, holder).
+    pub(crate) fn dangling_back_refs(&self) -> impl Iterator<Item = (NodeId, &CompactDigest)> {
+        self.back_refs
+            .iter()
+            .filter(|(holder, _)| self.find(holder).is_none())
+            .map(|(holder, node)| (*node, holder))
     }
 
     /// Adds a reference of the record about to be pushed.
@@ -125,8 +163,23 @@ impl BlobGraph {
     /// Adds a record named `digest` referencing `refs`.
     #[cfg(test)]
     pub(crate) fn add_for_test(&mut self, digest: &str, refs: &[&str], root: bool) {
+        self.add_with_back_refs_for_test(digest, refs, &[], root);
+    }
+
+    /// Adds a record named `digest` referencing `refs`, held by `holders`.
+    #[cfg(test)]
+    pub(crate) fn add_with_back_refs_for_test(
+        &mut self,
+        digest: &str,
+        refs: &[&str],
+        holders: &[&str],
+        root: bool,
+    ) {
         for reference in refs {
             self.push_ref(CompactDigest::parse(reference));
+        }
+        for holder in holders {
+            self.push_back_ref(CompactDigest::parse(holder));
         }
         self.push_node(CompactDigest::parse(digest), Some(1), root)
             .expect("a small graph");
@@ -310,6 +363,9 @@ pub(crate) fn load_blobs(
                 for reference in labels::content_refs(&record.labels) {
                     blobs.push_ref(CompactDigest::parse(reference));
                 }
+                for holder in labels::content_backrefs(&record.labels) {
+                    blobs.push_back_ref(CompactDigest::parse(holder));
+                }
                 (Some(record.size), record.labels.contains_key(GC_ROOT))
             }
             // Only collections read this way, and they fail on what they
@@ -456,12 +512,22 @@ fn marking_view(
             {
                 blobs.push_ref(CompactDigest::parse(reference));
             }
+            for (_, holder) in view
+                .labels
+                .iter()
+                .filter(|(k, _)| labels::is_content_backref(k))
+            {
+                blobs.push_back_ref(CompactDigest::parse(holder));
+            }
             Ok((size, view.labels.contains_key(GC_ROOT)))
         }
         None => {
             let record: ContentRecord = records::decode(key, value)?;
             for reference in labels::content_refs(&record.labels) {
                 blobs.push_ref(CompactDigest::parse(reference));
+            }
+            for holder in labels::content_backrefs(&record.labels) {
+                blobs.push_back_ref(CompactDigest::parse(holder));
             }
             Ok((Some(record.size), record.labels.contains_key(GC_ROOT)))
         }

@@ -154,6 +154,11 @@ fn mark_blobs<'g>(blobs: &'g BlobGraph, marks: &mut [u8], mut stack: Vec<Visit<'
                     target: Target::Edge(digest),
                     follow: true,
                 }));
+                // Referrers (signatures, SBOMs) go where their subject goes.
+                stack.extend(blobs.held_by(node).map(|held| Visit {
+                    target: Target::Node(held),
+                    follow: true,
+                }));
             }
         }
     }
@@ -191,5 +196,33 @@ mod tests {
             .collect();
         content.sort();
         assert_eq!(content, ["a", "c", "r"]);
+    }
+
+    #[test]
+    fn back_references_hold_a_record_while_its_holder_is_held() {
+        let mut g = NsGraph::default();
+        g.blobs.add_for_test("subject", &["layer"], false);
+        g.blobs.add_for_test("layer", &[], false);
+        g.blobs
+            .add_with_back_refs_for_test("sig", &["sig-layer"], &["subject"], false);
+        g.blobs.add_for_test("sig-layer", &[], false);
+        g.blobs
+            .add_with_back_refs_for_test("sig-of-sig", &[], &["sig"], false);
+        g.blobs
+            .add_with_back_refs_for_test("other-sig", &[], &["other"], false);
+        g.blobs.add_for_test("other", &[], false);
+        g.blobs.add_for_test("root", &["subject"], true);
+        let marked = mark("ns", &g, SystemTime::now());
+        let mut content: Vec<String> = g
+            .blobs
+            .iter()
+            .filter(|(node, _)| marked.kept(*node))
+            .map(|(_, digest)| digest.to_string())
+            .collect();
+        content.sort();
+        assert_eq!(
+            content,
+            ["layer", "root", "sig", "sig-layer", "sig-of-sig", "subject"]
+        );
     }
 }
