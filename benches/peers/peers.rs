@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use hoist::{
     CredentialsSource, NoProgress, Platforms, PullOptions, PushOptions, Store, StoreOptions,
 };
-use hoist_testkit::{Fixture, FixtureSpec, Registry, RegistryOptions, find_tool};
+use hoist_testkit::{Fixture, FixtureSpec, LatencyProxy, Registry, RegistryOptions, find_tool};
 
 use crate::table::{self, Row};
 
@@ -22,12 +22,17 @@ pub struct Settings {
     concurrency: usize,
     pull_only: bool,
     no_peers: bool,
+    no_far: bool,
 }
+
+/// The round-trip times of the far-registry rows.
+const FAR_RTTS_MS: [u64; 2] = [20, 80];
 
 impl Settings {
     /// Reads `--runs N`, `--size-mb M`, `--out FILE`, `--concurrency N`,
-    /// `--pull-only` and `--no-peers` (hoist and the floors only, pulls only:
-    /// for quick iterations).
+    /// `--pull-only`, `--no-peers` (hoist and the floors only, pulls only:
+    /// for quick iterations) and `--no-far` (no rows through the latency
+    /// forwarder).
     pub fn parse(args: &[String]) -> Result<Settings> {
         let mut settings = Settings {
             runs: 3,
@@ -36,6 +41,7 @@ impl Settings {
             concurrency: hoist::DEFAULT_CONCURRENCY,
             pull_only: false,
             no_peers: false,
+            no_far: false,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -53,6 +59,7 @@ impl Settings {
                 }
                 "--pull-only" => settings.pull_only = true,
                 "--no-peers" => settings.no_peers = true,
+                "--no-far" => settings.no_far = true,
                 other => return Err(format!("unknown argument {other:?}")),
             }
         }
@@ -500,12 +507,12 @@ pub fn run(settings: &Settings) -> Result<()> {
         .collect();
 
     let mut peak = 0.0f64;
-    let mut hoist_pull = |root: &Path, platform: &str| -> Result<Duration> {
+    let mut hoist_pull = |root: &Path, reference: &str, platform: &str| -> Result<Duration> {
         let (elapsed, stdout) = timed(
             Command::new(&exe)
                 .arg("--child-pull")
                 .arg(root)
-                .arg(&reference)
+                .arg(reference)
                 .arg(platform)
                 .arg(settings.concurrency.to_string()),
         )?;
@@ -520,95 +527,135 @@ pub fn run(settings: &Settings) -> Result<()> {
         Ok(elapsed)
     };
 
+    // The registry where it is, and as if it were far away: a forwarder that
+    // adds a fixed round-trip time to every exchange (connections kept).
+    let far: Vec<(String, LatencyProxy)> = if settings.no_far {
+        Vec::new()
+    } else {
+        FAR_RTTS_MS
+            .iter()
+            .map(|ms| {
+                LatencyProxy::start(&host, Duration::from_millis(*ms))
+                    .map(|proxy| (format!(", {ms} ms RTT"), proxy))
+                    .map_err(|e| format!("starting the latency proxy: {e}"))
+            })
+            .collect::<Result<_>>()?
+    };
+    let mut sites = vec![(String::new(), host.clone())];
+    sites.extend(
+        far.iter()
+            .map(|(label, proxy)| (label.clone(), proxy.host())),
+    );
+
     let mut rows = Vec::new();
-    for (operation, platform, skopeo_args, ctr_platform, blobs) in [
-        (
-            "pull, all 4 platforms",
-            "all",
-            vec!["--all"],
-            vec!["--all-platforms"],
-            &all_blobs,
-        ),
-        (
-            "pull, 1 platform (linux/arm64)",
-            "linux/arm64",
-            vec![
-                "--override-os",
-                "linux",
-                "--override-arch",
-                "arm64",
-                "--override-variant",
-                "v8",
-            ],
-            vec!["--platform", "linux/arm64/v8"],
-            &one_blobs,
-        ),
-    ] {
-        eprintln!("bench: {operation}");
-        let mut row = Row {
-            operation: operation.to_owned(),
-            hoist: Vec::new(),
-            skopeo: Some(Vec::new()),
-            ctr: Some(Vec::new()),
-            floor: Some(Vec::new()),
-            verified_floor: Some(Vec::new()),
-            durable_floor: Some(Vec::new()),
-            disk_floor: Some(Vec::new()),
-            note: String::new(),
-        };
-        let digests: Vec<String> = blobs.iter().map(|(d, _)| d.clone()).collect();
-        let sizes: Vec<u64> = blobs.iter().map(|(_, s)| *s).collect();
-        let (mut hoist_cpu, mut floor_cpu) = (Vec::new(), Vec::new());
-        for i in 0..settings.runs {
-            let (pulled, cpu) = cpu_during(source.pid(), || {
-                hoist_pull(&work.path().join(format!("hoist-{i}")), platform)
-            })?;
-            row.hoist.push(pulled);
-            hoist_cpu.push(cpu);
-            let dir = work.path().join(format!("floor-{i}"));
-            let (served, cpu) =
-                cpu_during(source.pid(), || floor(&host, "bench/app", &digests, &dir))?;
-            row.floor.get_or_insert_default().push(served);
-            floor_cpu.push(cpu);
-            let verified_dir = work.path().join(format!("verified-floor-{i}"));
-            row.verified_floor
-                .get_or_insert_default()
-                .push(verified_floor(&host, "bench/app", &digests, &verified_dir)?);
-            row.durable_floor
-                .get_or_insert_default()
-                .push(disk_floor(&sizes, &dir, Some(served))?);
-            row.disk_floor
-                .get_or_insert_default()
-                .push(disk_floor(&sizes, &dir, None)?);
-            if settings.no_peers {
-                row.skopeo = None;
-                row.ctr = None;
-                continue;
+    for (site, site_host) in &sites {
+        let site_reference = format!("{site_host}/bench/app:1");
+        let near = site.is_empty();
+        for (operation, platform, skopeo_args, ctr_platform, blobs) in [
+            (
+                "pull, all 4 platforms",
+                "all",
+                vec!["--all"],
+                vec!["--all-platforms"],
+                &all_blobs,
+            ),
+            (
+                "pull, 1 platform (linux/arm64)",
+                "linux/arm64",
+                vec![
+                    "--override-os",
+                    "linux",
+                    "--override-arch",
+                    "arm64",
+                    "--override-variant",
+                    "v8",
+                ],
+                vec!["--platform", "linux/arm64/v8"],
+                &one_blobs,
+            ),
+        ] {
+            let operation = format!("{operation}{site}");
+            eprintln!("bench: {operation}");
+            let mut row = Row {
+                operation: operation.clone(),
+                hoist: Vec::new(),
+                skopeo: Some(Vec::new()),
+                ctr: Some(Vec::new()),
+                floor: Some(Vec::new()),
+                verified_floor: Some(Vec::new()),
+                // The disk does not move away with the registry.
+                durable_floor: near.then(Vec::new),
+                disk_floor: near.then(Vec::new),
+                note: String::new(),
+            };
+            let digests: Vec<String> = blobs.iter().map(|(d, _)| d.clone()).collect();
+            let sizes: Vec<u64> = blobs.iter().map(|(_, s)| *s).collect();
+            let (mut hoist_cpu, mut floor_cpu) = (Vec::new(), Vec::new());
+            for i in 0..settings.runs {
+                let (pulled, cpu) = cpu_during(source.pid(), || {
+                    hoist_pull(
+                        &work.path().join(format!("hoist-{i}")),
+                        &site_reference,
+                        platform,
+                    )
+                })?;
+                row.hoist.push(pulled);
+                hoist_cpu.push(cpu);
+                let dir = work.path().join(format!("floor-{i}"));
+                let (served, cpu) = cpu_during(source.pid(), || {
+                    floor(site_host, "bench/app", &digests, &dir)
+                })?;
+                row.floor.get_or_insert_default().push(served);
+                floor_cpu.push(cpu);
+                let verified_dir = work.path().join(format!("verified-floor-{i}"));
+                row.verified_floor
+                    .get_or_insert_default()
+                    .push(verified_floor(
+                        site_host,
+                        "bench/app",
+                        &digests,
+                        &verified_dir,
+                    )?);
+                if near {
+                    row.durable_floor.get_or_insert_default().push(disk_floor(
+                        &sizes,
+                        &dir,
+                        Some(served),
+                    )?);
+                    row.disk_floor
+                        .get_or_insert_default()
+                        .push(disk_floor(&sizes, &dir, None)?);
+                }
+                if settings.no_peers {
+                    row.skopeo = None;
+                    row.ctr = None;
+                    continue;
+                }
+                let dir = work.path().join(format!("skopeo-{i}"));
+                let mut command = Command::new(&skopeo);
+                command
+                    .args(["copy", "--quiet", "--src-tls-verify=false"])
+                    .args(&skopeo_args)
+                    .arg(format!("docker://{site_reference}"))
+                    .arg(format!("oci:{}:1", dir.display()));
+                row.skopeo
+                    .get_or_insert_default()
+                    .push(timed(&mut command)?.0);
+                let _ = std::fs::remove_dir_all(&dir);
+                let containerd = Containerd::start()?;
+                let mut args = vec!["content", "fetch", "--plain-http"];
+                args.extend(ctr_platform.iter().copied());
+                args.push(&site_reference);
+                row.ctr.get_or_insert_default().push(containerd.run(&args)?);
+                drop(containerd);
             }
-            let dir = work.path().join(format!("skopeo-{i}"));
-            let mut command = Command::new(&skopeo);
-            command
-                .args(["copy", "--quiet", "--src-tls-verify=false"])
-                .args(&skopeo_args)
-                .arg(format!("docker://{reference}"))
-                .arg(format!("oci:{}:1", dir.display()));
-            row.skopeo
-                .get_or_insert_default()
-                .push(timed(&mut command)?.0);
-            let _ = std::fs::remove_dir_all(&dir);
-            let containerd = Containerd::start()?;
-            let mut args = vec!["content", "fetch", "--plain-http"];
-            args.extend(ctr_platform.iter().copied());
-            args.push(&reference);
-            row.ctr.get_or_insert_default().push(containerd.run(&args)?);
-            drop(containerd);
+            row.note = format!(
+                "CPU-s per run, tool + registry: hoist {}, curl floor {}",
+                median_cpu(&hoist_cpu),
+                median_cpu(&floor_cpu)
+            );
+            rows.push(row);
         }
-        row.note = format!(
-            "CPU-s per run, tool + registry: hoist {}, curl floor {}",
-            median_cpu(&hoist_cpu),
-            median_cpu(&floor_cpu)
-        );
-        rows.push(row);
     }
 
     if settings.pull_only || settings.no_peers {

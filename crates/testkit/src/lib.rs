@@ -39,6 +39,7 @@ mod fixtures;
 mod http1;
 mod issuer;
 mod jwt;
+mod latency;
 pub mod layers;
 mod pki;
 mod proxy;
@@ -53,6 +54,7 @@ pub use fixtures::{
     oci,
 };
 pub use issuer::{ISSUER, IssuerOptions, IssuerStats, SERVICE, TestUser, TokenIssuer};
+pub use latency::LatencyProxy;
 pub use pki::{
     ServerCertificates, SigningIdentity, make_server_certificates, make_signing_identity,
 };
