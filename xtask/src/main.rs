@@ -6,6 +6,8 @@
 //! - `cargo xtask deps`: only install what the tests need.
 //! - `cargo xtask demo`: the README's main-job walkthrough on a fresh store.
 //! - `cargo xtask bench`: pull/push against skopeo, ctr and the curl floor.
+//! - `cargo xtask fuzz [SECONDS] [--merge] [TARGET...]`: coverage-guided
+//!   fuzzing of every parser of untrusted input (docs/fuzzing.md).
 //!
 //! The xtask binary itself depends on nothing outside the standard library,
 //! so it builds in seconds on a fresh machine before anything is installed.
@@ -13,6 +15,7 @@
 mod bench;
 mod demo;
 mod deps;
+mod fuzz;
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -26,6 +29,7 @@ fn main() -> ExitCode {
         "deps" => deps::ensure_all(),
         "bench" => bench::run(&args[1..]),
         "demo" => demo::run(),
+        "fuzz" => fuzz::run_fuzz(&args[1..]),
         "help" | "-h" | "--help" => {
             print_help();
             Ok(())
@@ -48,7 +52,8 @@ fn print_help() {
            ci     install test dependencies, then fmt, clippy, tests, doc tests, docs\n  \
            deps   install test dependencies only (Debian packages, cargo tools)\n  \
            demo   walk through hoist's main job on a fresh store and a local registry\n  \
-           bench  time pull and push against skopeo, ctr and the curl floor"
+           bench  time pull and push against skopeo, ctr and the curl floor\n  \
+           fuzz   [SECONDS] [--merge] [TARGET...] fuzz every parser of untrusted input"
     );
 }
 
