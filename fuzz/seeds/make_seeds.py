@@ -1,5 +1,9 @@
+"""Writes the seed inputs of every fuzz target into ../corpus/<target>/
+(see docs/fuzzing.md). Deterministic: run it again and nothing changes.
+The kept corpus has since been minimized with `cargo xtask fuzz --merge`,
+which renames inputs by their SHA-1."""
 import json, hashlib, io, tarfile, gzip, os, struct
-C='/work/wt-fuzz/fuzz/corpus'
+C=os.path.join(os.path.dirname(os.path.abspath(__file__)),'..','corpus')
 def w(t, name, data):
     if isinstance(data,str): data=data.encode()
     open(f'{C}/{t}/{name}','wb').write(data)
@@ -101,11 +105,10 @@ idx=j({"schemaVersion":2,"mediaType":OCI_I,"manifests":[{"mediaType":OCI_M,"dige
 oci=[('oci-layout',b'{"imageLayoutVersion":"1.0.0"}','file',None),('index.json',idx,'file',None),blob(cfg),blob(layer),blob(man)]
 multi_idx=index({q:mans[q] for q in plats[:2]})
 oci_multi_top=j({"schemaVersion":2,"mediaType":OCI_I,"manifests":[{"mediaType":OCI_I,"digest":sha(multi_idx),"size":len(multi_idx),"annotations":{"org.opencontainers.image.ref.name":"v2"}}]})
-oci_multi=[('oci-layout',b'{"imageLayoutVersion":"1.0.0"}','file',None),('index.json',oci_multi_top,'file',None),blob(multi_idx),blob(mans[plats[0]]),blob(cfgs[plats[0]]),blob(layer)]
+oci_multi=[('oci-layout',b'{"imageLayoutVersion":"1.0.0"}','file',None),('index.json',oci_multi_top,'file',None),blob(multi_idx),blob(mans[plats[0]]),blob(cfgs[plats[0]]),blob(mans[plats[1]]),blob(cfgs[plats[1]]),blob(layer)]
 # a docker save archive (pre-25): manifest.json, config, layer.tar
 dsave=[('manifest.json',j([{"Config":hashlib.sha256(cfg).hexdigest()+'.json',"RepoTags":["app:1.0"],"Layers":["abc/layer.tar"]}]),'file',None),
        (hashlib.sha256(cfg).hexdigest()+'.json',cfg,'file',None),('abc/','','dir',None),('abc/layer.tar',layer_plain,'file',None),('repositories',b'{"app":{"1.0":"abc"}}','file',None)]
-dsave[3]=('abc/layer.tar',layer_plain,'file',None)
 dsave=[(a,(b.encode() if isinstance(b,str) else b),c,d) for a,b,c,d in dsave]
 links=[('oci-layout',b'{"imageLayoutVersion":"1.0.0"}','file',None),('index.json',idx,'file',None),blob(cfg),blob(layer),('m',man,'file',None),('blobs/sha256/'+hashlib.sha256(man).hexdigest(),b'','sym','../../m')]
 evil=[('../escape',b'x','file',None),('/abs',b'y','file',None),('blobs/sha256/00',b'z','hard','../../etc/passwd')]
