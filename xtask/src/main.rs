@@ -57,7 +57,9 @@ fn print_help() {
     );
 }
 
-/// The whole check that CI runs: every step must pass.
+/// The whole check that CI runs: every step must pass. The tests include a
+/// replay of the kept fuzz corpus (`fuzz/tests/corpus.rs`); fuzzing for new
+/// inputs is `cargo xtask fuzz`, too slow to build for every run (docs/fuzzing.md).
 fn ci() -> Result<(), String> {
     deps::ensure_all()?;
     let root = workspace_root();
