@@ -260,7 +260,8 @@ fn print_summary(outcomes: &[Outcome]) {
 }
 
 /// Replaces the kept corpus of `target` with the smallest set of inputs
-/// (from it and from the working corpus) that covers what both cover.
+/// (from it and from the working corpus) that covers what both cover,
+/// keeping the inputs named by hand.
 fn merge(
     root: &Path,
     fuzz_dir: &Path,
@@ -303,7 +304,18 @@ fn merge(
         let path = entry
             .map_err(|e| format!("reading {}: {e}", kept.display()))?
             .path();
-        fs::remove_file(&path).map_err(|e| format!("removing {}: {e}", path.display()))?;
+        // libFuzzer names inputs by their SHA-1; a file named by hand is a
+        // regression input for a fixed bug, kept whatever its coverage.
+        let named_by_libfuzzer = path.file_name().is_some_and(|name| {
+            name.len() == 40
+                && name
+                    .to_string_lossy()
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit())
+        });
+        if named_by_libfuzzer {
+            fs::remove_file(&path).map_err(|e| format!("removing {}: {e}", path.display()))?;
+        }
     }
     for entry in fs::read_dir(&merged).map_err(|e| format!("reading {}: {e}", merged.display()))? {
         let path = entry
