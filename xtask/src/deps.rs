@@ -21,6 +21,10 @@ const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("umoci", "interop peer"),
     ("containerd", "interop peer (ctr)"),
     ("curl", "the floor of the pull benchmark"),
+    (
+        "g++",
+        "libFuzzer's C++ runtime, built for `cargo xtask fuzz`",
+    ),
 ];
 
 /// Installs every missing Debian package and cargo tool.

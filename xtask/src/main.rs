@@ -7,6 +7,8 @@
 //! - `cargo xtask demo`: the README's main-job walkthrough on a fresh store.
 //! - `cargo xtask bench`: pull/push against skopeo, ctr and the curl floor;
 //!   unpack against umoci and the gzip|tar floor.
+//! - `cargo xtask fuzz [SECONDS] [--merge] [TARGET...]`: coverage-guided
+//!   fuzzing of every parser of untrusted input (docs/fuzzing.md).
 //!
 //! The xtask binary itself depends on nothing outside the standard library,
 //! so it builds in seconds on a fresh machine before anything is installed.
@@ -15,6 +17,7 @@ mod architecture_doc;
 mod bench;
 mod demo;
 mod deps;
+mod fuzz;
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -28,6 +31,7 @@ fn main() -> ExitCode {
         "deps" => deps::ensure_all(),
         "bench" => bench::run(&args[1..]),
         "demo" => demo::run(),
+        "fuzz" => fuzz::run_fuzz(&args[1..]),
         "help" | "-h" | "--help" => {
             print_help();
             Ok(())
@@ -50,12 +54,15 @@ fn print_help() {
            ci     install test dependencies, then fmt, clippy, tests, doc tests, docs\n  \
            deps   install test dependencies only (Debian packages, cargo tools)\n  \
            demo   walk through hoist's main job on a fresh store and a local registry\n  \
-           bench  time pull and push against skopeo, ctr and the curl floor,
-                  and unpack against umoci and the gzip|tar floor"
+           bench  time pull and push against skopeo, ctr and the curl floor,\n         \
+                  and unpack against umoci and the gzip|tar floor\n  \
+           fuzz   [SECONDS] [--merge] [TARGET...] fuzz every parser of untrusted input"
     );
 }
 
-/// The whole check that CI runs: every step must pass.
+/// The whole check that CI runs: every step must pass. The tests include a
+/// replay of the kept fuzz corpus (`fuzz/tests/corpus.rs`); fuzzing for new
+/// inputs is `cargo xtask fuzz`, too slow to build for every run (docs/fuzzing.md).
 fn ci() -> Result<(), String> {
     deps::ensure_all()?;
     let root = workspace_root();

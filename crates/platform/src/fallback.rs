@@ -3,6 +3,12 @@
 
 use crate::{Platform, normalize};
 
+/// The highest x86-64 microarchitecture level (`GOAMD64`: v1 .. v4).
+const HIGHEST_AMD64_LEVEL: u32 = 4;
+/// The highest 32-bit arm version a platform names (`arm/v8`: arm64 CPUs in
+/// 32-bit mode).
+const HIGHEST_ARM_VERSION: u32 = 8;
+
 /// `platform` (normalized) followed by the platforms it also runs, in order
 /// of preference:
 ///
@@ -15,6 +21,10 @@ use crate::{Platform, normalize};
 /// Every entry keeps the OS, OS version and OS features of `platform`.
 /// Unlike containerd, an arm64 variant outside `v8`..`v8.9`, `v9`..`v9.7`
 /// yields the platform itself instead of nothing, so matching stays reflexive.
+/// Also unlike containerd, the fallbacks of a variant above the highest that
+/// exists start at that highest (`amd64/v9` runs `amd64/v4` .. `amd64`):
+/// the variant comes from user input and index entries, and
+/// `arm/v4000000000` must not expand to four billion platforms.
 pub(crate) fn compatible_platforms(platform: &Platform) -> Vec<Platform> {
     let platform = normalize(platform.clone());
     let with = |architecture: &str, variant: Option<String>| {
@@ -29,7 +39,7 @@ pub(crate) fn compatible_platforms(platform: &Platform) -> Vec<Platform> {
         "amd64" => {
             if let Some(level) = numbered_variant(platform.variant_str()) {
                 platforms.extend(
-                    (1..level)
+                    (1..level.min(HIGHEST_AMD64_LEVEL + 1))
                         .rev()
                         .map(|n| with("amd64", Some(format!("v{n}")))),
                 );
@@ -39,7 +49,7 @@ pub(crate) fn compatible_platforms(platform: &Platform) -> Vec<Platform> {
         "arm" => {
             if let Some(version) = numbered_variant(platform.variant_str()) {
                 platforms.extend(
-                    (5..version)
+                    (5..version.min(HIGHEST_ARM_VERSION + 1))
                         .rev()
                         .map(|n| with("arm", Some(format!("v{n}")))),
                 );
@@ -100,4 +110,61 @@ fn arm64_included_versions(variant: &str) -> Option<Vec<(u32, u32)>> {
             .flat_map(|(major, newest)| (0..=newest).rev().map(move |minor| (major, minor)))
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn formatted(platforms: &[Platform]) -> Vec<String> {
+        platforms.iter().map(ToString::to_string).collect()
+    }
+
+    /// Found by the `platform` fuzz target: `linux/arm/v786717697` expanded
+    /// to one platform per version below it, and ran out of memory.
+    #[test]
+    fn a_huge_variant_number_expands_to_the_variants_that_exist() {
+        let arm = Platform::new("linux", "arm").with_variant("v786717697");
+        assert_eq!(
+            formatted(&compatible_platforms(&arm)),
+            [
+                "linux/arm/v786717697",
+                "linux/arm/v8",
+                "linux/arm/v7",
+                "linux/arm/v6",
+                "linux/arm/v5"
+            ]
+        );
+        let amd64 = Platform::new("linux", "amd64").with_variant(format!("v{}", u32::MAX));
+        assert_eq!(
+            formatted(&compatible_platforms(&amd64)),
+            [
+                format!("linux/amd64/v{}", u32::MAX).as_str(),
+                "linux/amd64/v4",
+                "linux/amd64/v3",
+                "linux/amd64/v2",
+                "linux/amd64",
+                "linux/386"
+            ]
+        );
+    }
+
+    #[test]
+    fn variants_that_exist_keep_every_fallback() {
+        let arm = Platform::new("linux", "arm").with_variant("v7");
+        assert_eq!(
+            formatted(&compatible_platforms(&arm)),
+            ["linux/arm/v7", "linux/arm/v6", "linux/arm/v5"]
+        );
+        let amd64 = Platform::new("linux", "amd64").with_variant("v3");
+        assert_eq!(
+            formatted(&compatible_platforms(&amd64)),
+            [
+                "linux/amd64/v3",
+                "linux/amd64/v2",
+                "linux/amd64",
+                "linux/386"
+            ]
+        );
+    }
 }

@@ -1,0 +1,4 @@
+//! libFuzzer entry point; the checks are in `hoist_fuzz::reference`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| hoist_fuzz::reference(data));
