@@ -183,20 +183,11 @@ impl Tree {
 
     fn resolve(&self, path: &TreePath) -> rustix::io::Result<OwnedFd> {
         let target: &[u8] = if path.is_root() { b"." } else { path.bytes() };
-        let mut attempts = 0;
-        loop {
-            match rustix::fs::openat2(
-                &self.root,
-                target,
-                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-                Mode::empty(),
-                ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
-            ) {
-                // The kernel asks for a retry when a rename raced the lookup.
-                Err(Errno::AGAIN) if attempts < 16 => attempts += 1,
-                other => return other,
-            }
-        }
+        open_in_root(
+            &self.root,
+            target,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        )
     }
 
     fn ensure_dir(&self, path: &TreePath, hops: usize) -> Result<OwnedFd> {
@@ -307,6 +298,36 @@ pub(crate) fn list(dir: &OwnedFd) -> rustix::io::Result<Vec<CString>> {
         }
     }
     Ok(names)
+}
+
+/// `openat2(root, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)`:
+/// the kernel resolves every component, symlinks included, beneath `root`.
+/// With `..` in the path (or in a symlink's target), the kernel answers
+/// `EAGAIN` whenever a rename anywhere on the system raced the lookup, as
+/// it cannot then prove the walk stayed inside; that is retried (a busy
+/// machine renames all the time: every blob commit is a rename).
+pub(crate) fn open_in_root(
+    root: impl rustix::fd::AsFd,
+    path: impl rustix::path::Arg + Copy,
+    flags: OFlags,
+) -> rustix::io::Result<OwnedFd> {
+    const ATTEMPTS: usize = 64;
+    let mut attempt = 0;
+    loop {
+        match rustix::fs::openat2(
+            root.as_fd(),
+            path,
+            flags,
+            Mode::empty(),
+            ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+        ) {
+            Err(Errno::AGAIN) if attempt < ATTEMPTS => {
+                attempt += 1;
+                std::thread::yield_now();
+            }
+            other => return other,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use hoist_content::{Digest, Digester, Provider};
 use hoist_image::media_type::{self, Compression, MediaKind};
 use hoist_image::{Descriptor, Manifest};
-use rustix::fs::{Mode, OFlags, RenameFlags, ResolveFlags};
+use rustix::fs::{Mode, OFlags, RenameFlags};
 use serde::Serialize;
 
 use crate::apply::{Applier, LayerStats};
@@ -486,12 +486,10 @@ fn set_mode(path: &Path, mode: u32) -> Result<()> {
 fn read_image_file(tree: &Tree, path: &str) -> Result<Option<String>> {
     const LIMIT: u64 = 16 * 1024 * 1024;
     let shown = TreePath::clean(path.as_bytes()).display();
-    let fd = match rustix::fs::openat2(
+    let fd = match crate::tree::open_in_root(
         tree.root_fd(),
         path,
         OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
-        Mode::empty(),
-        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
     ) {
         Ok(fd) => fd,
         Err(rustix::io::Errno::NOENT | rustix::io::Errno::NOTDIR | rustix::io::Errno::LOOP) => {
