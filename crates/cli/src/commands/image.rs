@@ -33,6 +33,12 @@ pub struct ManifestJson {
     pub state: &'static str,
     /// The blobs it lists that are not stored here.
     pub missing: Vec<String>,
+    /// How many attestation manifests about it (buildx's provenance and
+    /// SBOMs, listed in the index) are complete here.
+    pub attestations: usize,
+    /// How many referrers of it (signatures, SBOMs: manifests whose
+    /// `subject` is this one) are stored here.
+    pub referrers: usize,
 }
 
 /// `hoist image platforms REF`.
@@ -46,11 +52,30 @@ pub fn platforms(context: &Context, args: &ImagePlatformsArgs) -> anyhow::Result
     let name = image_name(&args.reference)?;
     let store = context.open_store()?;
     let report = store.platform_report(&name)?;
-    let rows: Vec<ManifestJson> = report.entries.iter().map(manifest_json).collect();
+    let mut rows: Vec<ManifestJson> = report.entries.iter().map(manifest_json).collect();
+    for (row, entry) in rows.iter_mut().zip(&report.entries) {
+        let digest = &entry.entry.descriptor.digest;
+        row.attestations = report
+            .entries
+            .iter()
+            .filter(|other| {
+                matches!(&other.entry.kind, EntryKind::Attestation { subject: Some(s) } if s == digest)
+                    && other.state == LocalState::Complete
+            })
+            .count();
+        row.referrers = store.referrers(digest, None)?.len();
+    }
     match args.format {
         Format::Json => print_json(&rows),
         Format::Table => {
-            let mut table = Table::new(&["PLATFORM", "DIGEST", "SIZE", "STATE"]);
+            let mut table = Table::new(&[
+                "PLATFORM",
+                "DIGEST",
+                "SIZE",
+                "STATE",
+                "ATTESTATIONS",
+                "REFERRERS",
+            ]);
             for row in &rows {
                 let state = match row.missing.len() {
                     0 => row.state.to_owned(),
@@ -62,6 +87,8 @@ pub fn platforms(context: &Context, args: &ImagePlatformsArgs) -> anyhow::Result
                     row.digest.clone(),
                     size(row.size),
                     state,
+                    row.attestations.to_string(),
+                    row.referrers.to_string(),
                 ]);
             }
             table.print()
@@ -150,6 +177,8 @@ fn manifest_json(row: &ReportEntry) -> ManifestJson {
         size: row.entry.descriptor.size,
         state,
         missing,
+        attestations: 0,
+        referrers: 0,
     }
 }
 

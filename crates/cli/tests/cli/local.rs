@@ -351,3 +351,42 @@ fn content_rm_and_get_of_unknown_blobs() {
     let line = env.fails(&["verify", APP, "--platform", "linux/s390x"], 3);
     assert!(line.contains("linux/s390x"), "{line}");
 }
+
+/// `image platforms` counts, for each platform, the buildx attestation
+/// manifests about it that are complete here.
+#[test]
+fn image_platforms_counts_each_platforms_attestations() {
+    let env = Env::new();
+    let spec = platforms(91, &["linux/amd64", "linux/arm64"]).with_attestations();
+    let (archive, _) = fixture_archive(&env, "attested.tar", "example.com/attested:1", &spec);
+    env.ok(&["load", "-i", archive.to_str().unwrap()]);
+    let rows = env.json(&["image", "platforms", "example.com/attested:1"]);
+    let counts: Vec<(String, u64)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row["platform"].as_str().unwrap().to_owned(),
+                row["attestations"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("linux/amd64".to_owned(), 1),
+            ("linux/arm64".to_owned(), 1),
+            ("attestation".to_owned(), 0),
+            ("attestation".to_owned(), 0),
+        ]
+    );
+    let table = env.ok(&[
+        "image",
+        "platforms",
+        "example.com/attested:1",
+        "--format",
+        "table",
+    ]);
+    assert!(table.contains("ATTESTATIONS"), "{table}");
+}

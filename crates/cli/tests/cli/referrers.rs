@@ -118,6 +118,28 @@ fn pull_referrers_lists_them_and_gc_frees_them_with_the_image() {
     let table = env.ok(&["image", "referrers", &app]);
     assert!(table.contains("ARTIFACT TYPE"), "{table}");
     assert!(table.contains(SBOM), "{table}");
+    // `image platforms` counts each platform's referrers held here (the
+    // signature of the SBOM refers to the SBOM, not to the platform).
+    let counts: Vec<(String, u64)> = env
+        .json(&["image", "platforms", &app])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row["platform"].as_str().unwrap().to_owned(),
+                row["referrers"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        counts.contains(&("linux/arm64".to_owned(), 2)),
+        "{counts:?}"
+    );
+    assert!(
+        counts.contains(&("linux/amd64".to_owned(), 0)),
+        "{counts:?}"
+    );
 
     // GC keeps them while the image is named, frees them with it.
     env.ok(&["gc"]);
