@@ -105,6 +105,36 @@ fn host_default_flow(seed: u64, host: &str, listed: &[&str], chosen: &str) {
     let rows = local_platforms(&env, converted);
     assert_eq!(rows, [(chosen.to_owned(), "complete".to_owned())]);
 
+    // Unpack: the chosen platform's layers, none of a fallback's (testkit
+    // puts each platform's own files under `<platform>-0/`).
+    let rootfs = env.path().join("rootfs");
+    ok_saying_host(
+        &env,
+        &["unpack", &app, rootfs.to_str().unwrap(), "--rootless"],
+        "unpacking",
+        host,
+    );
+    for listed_platform in listed {
+        let own = rootfs.join(format!("{listed_platform}-0/file-0000.bin"));
+        assert_eq!(
+            own.is_file(),
+            *listed_platform == chosen,
+            "{listed_platform}'s own layer in the unpacked tree"
+        );
+    }
+
+    // Inspect of a platform that has its own entry shows that entry.
+    let inspected = env.json(&["image", "inspect", &app, "--platform", chosen]);
+    let chosen_manifest = fixture
+        .images
+        .iter()
+        .find(|i| i.platform.to_text() == chosen)
+        .unwrap();
+    assert_eq!(
+        inspected["manifest_descriptor"]["digest"],
+        chosen_manifest.manifest.digest
+    );
+
     // The whole index is still what was pulled, untouched.
     let images = env.json(&["images", &app]);
     assert_eq!(images[0]["digest"], fixture.index.digest);
