@@ -355,6 +355,31 @@ pub struct ServeArgs {
     /// is printed on stdout.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:5000")]
     pub listen: String,
+    /// Serve HTTPS with this certificate (PEM, the chain after it).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Require Basic credentials of a user of this htpasswd file (bcrypt
+    /// entries, as `htpasswd -B` writes); needs TLS unless --listen is a
+    /// loopback address.
+    #[arg(long, value_name = "FILE")]
+    pub htpasswd: Option<PathBuf>,
+    /// The access log's format on stderr: text lines, or one JSON object a
+    /// line.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub format: LogFormat,
+}
+
+/// How `hoist serve` writes its access log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum LogFormat {
+    /// `key=value` lines for people.
+    #[default]
+    Text,
+    /// One JSON object a line, the fields at its top level.
+    Json,
 }
 
 /// `hoist unpack`.

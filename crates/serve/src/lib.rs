@@ -29,14 +29,17 @@
 //! for the protocol facts and limits.
 
 mod api_error;
+mod basic_auth;
 mod blob_body;
 mod error;
 mod handlers;
 mod logged_body;
 pub mod names;
 mod options;
+mod referrers;
 mod routes;
 mod server;
+mod tls;
 
 pub use error::{Error, ErrorKind, Result};
 pub use options::{
@@ -44,3 +47,4 @@ pub use options::{
     ServeOptions,
 };
 pub use server::{ServerHandle, serve};
+pub use tls::TlsFiles;

@@ -7,4 +7,6 @@
 
 mod api;
 mod clients;
+mod edge;
+mod referrers;
 mod support;
