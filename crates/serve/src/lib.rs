@@ -31,6 +31,7 @@
 mod api_error;
 mod basic_auth;
 mod blob_body;
+mod chunk_pool;
 mod error;
 mod handlers;
 mod logged_body;
