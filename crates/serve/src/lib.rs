@@ -1,16 +1,18 @@
 //! hoist-serve: a hoist store served as a read-only OCI registry.
 //!
-//! The read side of the OCI distribution API (spec 1.1) over plain HTTP/1.1
-//! on tokio: `GET /v2/`, manifests by tag and by digest, blobs streamed from
-//! their files with `Range` support, tag lists and the catalog, so skopeo,
-//! containerd (as a `hosts.toml` mirror), Docker and hoist itself can pull
-//! what a store already holds. Every write method is refused with the spec's
-//! `UNSUPPORTED` error.
+//! The read side of the OCI distribution API (spec 1.1) over HTTP/1.1 on
+//! tokio: `GET /v2/`, manifests by tag and by digest, blobs streamed from
+//! their files with `Range` support, tag lists, the catalog and the
+//! referrers API, so skopeo, containerd (as a `hosts.toml` mirror), Docker
+//! and hoist itself can pull what a store already holds. Optionally over
+//! TLS ([`ServeOptions::tls`]) and behind basic auth from a bcrypt htpasswd
+//! file ([`ServeOptions::htpasswd`]). Every write method is refused with
+//! the spec's `UNSUPPORTED` error.
 //!
-//! It is not a registry to push to, a pull-through cache, a TLS terminator
-//! or an authenticating front: it listens on loopback by default and serves
-//! what the store's namespace names, nothing else. How stored names map to
-//! the names clients ask for is in [`names`].
+//! It is not a registry to push to, a pull-through cache or a token-auth
+//! server: it listens on loopback by default and serves what the store's
+//! namespace names, nothing else. How stored names map to the names
+//! clients ask for is in [`names`].
 //!
 //! ```no_run
 //! use hoist::{Store, StoreOptions};
