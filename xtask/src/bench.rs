@@ -42,10 +42,13 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 
     // `hoist serve` beside docker-registry, served to skopeo
     // (`crates/serve/benches/serve/`).
+    let serve_scratch = env::var_os("HOIST_BENCH_DIR")
+        .map_or_else(|| crate::target_dir().join("bench-serve"), Into::into);
     let mut serve = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     serve
         .current_dir(crate::workspace_root())
         .env("CARGO_TARGET_DIR", crate::target_dir())
+        .env("HOIST_BENCH_DIR", serve_scratch)
         .args(["bench", "--package", "hoist-serve", "--bench", "serve"]);
     crate::run(&mut serve)
 }

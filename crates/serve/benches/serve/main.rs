@@ -14,8 +14,9 @@
 //! Output: a markdown table on standard output (and in `--out`).
 //!
 //! Usage: `cargo bench -p hoist-serve --bench serve -- [--runs N]
-//! [--size-mb M] [--clients LIST] [--out FILE]`; the copies are written
-//! under `HOIST_BENCH_DIR` (default: the system's temp dir).
+//! [--size-mb M] [--clients LIST] [--out FILE]`; the store and the copies
+//! are written under `HOIST_BENCH_DIR` (default: the system's temp dir;
+//! `cargo xtask bench` passes `<target>/bench-serve`).
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::{Path, PathBuf};

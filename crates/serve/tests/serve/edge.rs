@@ -295,3 +295,30 @@ async fn a_key_that_does_not_match_the_certificate_is_refused() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn a_client_that_never_finishes_the_handshake_is_cut_off() {
+    let pki = tempfile::tempdir().unwrap();
+    let Some(certs) = certificates(pki.path()) else {
+        return;
+    };
+    let (_dir, served) = store();
+    let mut options =
+        ServeOptions::default().tls(TlsFiles::new(&certs.server_cert, &certs.server_key));
+    options.header_read_timeout = std::time::Duration::from_millis(200);
+    let server = serve_with(&served, options).await;
+    // Connected, silent: the server closes the connection (read sees the
+    // end) rather than keep the slot forever.
+    let mut stream = tokio::net::TcpStream::connect(server.local_addr())
+        .await
+        .unwrap();
+    let mut byte = [0u8; 1];
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        tokio::io::AsyncReadExt::read(&mut stream, &mut byte),
+    )
+    .await
+    .expect("the silent connection was never closed");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    server.shutdown().await;
+}
