@@ -11,7 +11,7 @@
 //! index's) through the registry's referrers API or its fallback tag,
 //! fetches each by digest (verified: a referrer whose bytes do not match is
 //! an error and is never stored), its blobs, then its own referrers, under
-//! the pull's lease.
+//! the pull's lease. The push side is `referrers_push`.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::Arc;
