@@ -708,3 +708,43 @@ async fn a_paged_referrers_list_is_followed_to_its_end_and_only_on_the_registry(
         "{error}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fallback_tag_that_holds_a_manifest_is_never_overwritten() {
+    let Some(registry) = registry() else { return };
+    let host = registry.host();
+    let signed = Signed::generate(66);
+    let (_dir, store) = pulled(&signed, &host, "team/occupied").await;
+    let arm = signed.platform("linux/arm64/v8");
+    // Someone tagged a plain manifest where the referrers index would go.
+    let squatter = FixtureArtifact::new(&arm.manifest, "application/example", PAYLOAD, b"x", &[]);
+    upload_artifact(&host, "team/taken", &squatter).unwrap();
+    upload_manifest(
+        &host,
+        "team/taken",
+        Some(&fallback_tag(&arm.manifest)),
+        &squatter.manifest,
+    )
+    .unwrap();
+    let error = push_arm64(
+        &store,
+        &format!("{host}/team/occupied:1"),
+        &format!("{host}/team/taken:1"),
+    )
+    .await
+    .unwrap_err();
+    assert!(error.is_failed_precondition(), "{error}");
+    assert!(
+        error.to_string().contains(&fallback_tag(&arm.manifest)),
+        "{error}"
+    );
+    let still = client()
+        .resolve(
+            &repository(&host, "team/taken")
+                .tagged(&fallback_tag(&arm.manifest))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(still.digest.to_string(), squatter.manifest.digest);
+}
