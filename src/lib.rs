@@ -44,6 +44,7 @@ mod progress;
 mod pull;
 mod push;
 mod referrers;
+mod referrers_push;
 mod store;
 mod transfer;
 mod transform;
