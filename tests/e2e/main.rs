@@ -13,6 +13,7 @@ mod local;
 mod login;
 mod processes;
 mod referrers;
+mod referrers_archive;
 mod registry;
 mod support;
 mod unpack;
