@@ -579,9 +579,28 @@ where
     let mut referrer_entries = Vec::new();
     let mut reached: BTreeSet<Digest> = BTreeSet::new();
     let mut to_store: BTreeSet<Digest> = BTreeSet::new();
+    let push = |entries: &mut Vec<ReferrerEntry>, referrer: ReferrerEntry| {
+        if !entries
+            .iter()
+            .any(|e| e.descriptor.digest == referrer.descriptor.digest)
+        {
+            entries.push(referrer);
+        }
+    };
     for descriptor in index.manifests() {
+        if referrers::is_fallback_tag(descriptor)
+            && let Some(Document::Index(listing)) = held_or_stored(store, held, descriptor)?
+        {
+            // regclient's layout: the referrers are the tag's children.
+            for child in listing.manifests() {
+                if let Some(referrer) = referrer_entry(store, held, child)? {
+                    push(&mut referrer_entries, referrer);
+                }
+            }
+            continue;
+        }
         if let Some(referrer) = referrer_entry(store, held, descriptor)? {
-            referrer_entries.push(referrer);
+            push(&mut referrer_entries, referrer);
             continue;
         }
         let name = image_name(descriptor, options);
@@ -695,12 +714,7 @@ where
     {
         return Ok(None);
     }
-    let document = match held.get(&descriptor.digest) {
-        Some(document) => Some(document.clone()),
-        None if exists(store, &descriptor.digest)? => Some(read_document(store, descriptor)?),
-        None => None,
-    };
-    Ok(match document {
+    Ok(match held_or_stored(store, held, descriptor)? {
         Some(document) => referrers::listing(&document).map(|(subject, listing)| ReferrerEntry {
             descriptor: descriptor.clone(),
             subject: Some(subject),
@@ -712,6 +726,22 @@ where
             listing: descriptor.clone(),
         }),
     })
+}
+
+/// The document `descriptor` names: held, or stored; `None` if neither.
+fn held_or_stored<S>(
+    store: &S,
+    held: &BTreeMap<Digest, Document>,
+    descriptor: &Descriptor,
+) -> Result<Option<Document>>
+where
+    S: Provider + Manager + ?Sized,
+{
+    match held.get(&descriptor.digest) {
+        Some(document) => Ok(Some(document.clone())),
+        None if exists(store, &descriptor.digest)? => read_document(store, descriptor).map(Some),
+        None => Ok(None),
+    }
 }
 
 /// Records what a walk reached, and which of it is held, waiting to be stored.

@@ -76,16 +76,20 @@ where
     let mut held: BTreeMap<Digest, Document> = BTreeMap::new();
     if let Document::Index(parsed) = &parsed {
         for descriptor in parsed.manifests() {
-            match unstored_referrer(store, &root, descriptor)? {
-                Some(document) => {
-                    if options.referrers {
-                        for child in document.children() {
-                            copy_tree(store, &root, child, 1, &mut counts)?;
-                        }
-                    }
-                    held.insert(document.digest().clone(), document);
+            if referrers::is_fallback_tag(descriptor)
+                && let Some(Document::Index(listing)) =
+                    layout_or_stored_document(store, &root, descriptor)?
+            {
+                // regclient's layout: the referrers are the tag's children;
+                // the tag's index is only read.
+                for child in listing.manifests() {
+                    hold_referrer(store, &root, child, options, &mut held, &mut counts)?;
                 }
-                None => copy_tree(store, &root, descriptor, 0, &mut counts)?,
+                held.insert(descriptor.digest.clone(), Document::Index(listing));
+                continue;
+            }
+            if !hold_referrer(store, &root, descriptor, options, &mut held, &mut counts)? {
+                copy_tree(store, &root, descriptor, 0, &mut counts)?;
             }
         }
     }
@@ -99,6 +103,46 @@ where
         referrers_skipped: finished.referrers_skipped,
         referrers_without_subject: finished.referrers_without_subject,
     })
+}
+
+/// If `descriptor` is an unstored referrer, holds its manifest (unstored)
+/// and, with `referrers`, copies its config and layers; false otherwise.
+fn hold_referrer<S>(
+    store: &S,
+    root: &Path,
+    descriptor: &Descriptor,
+    options: &LoadOptions,
+    held: &mut BTreeMap<Digest, Document>,
+    counts: &mut Counts,
+) -> Result<bool>
+where
+    S: Provider + Manager + Ingester + ?Sized,
+{
+    let Some(document) = unstored_referrer(store, root, descriptor)? else {
+        return Ok(false);
+    };
+    if options.referrers {
+        for child in document.children() {
+            copy_tree(store, root, child, 1, counts)?;
+        }
+    }
+    held.insert(document.digest().clone(), document);
+    Ok(true)
+}
+
+/// The document `descriptor` names, from the store or else the layout.
+fn layout_or_stored_document<S>(
+    store: &S,
+    root: &Path,
+    descriptor: &Descriptor,
+) -> Result<Option<Document>>
+where
+    S: Provider + Manager + ?Sized,
+{
+    if exists(store, &descriptor.digest)? {
+        return read_document(store, descriptor).map(Some);
+    }
+    read_layout_document(root, descriptor)
 }
 
 /// The manifest of an unnamed `index.json` entry if it has a `subject` and

@@ -7,6 +7,10 @@
 //! annotation carrying the referrer's `artifactType` and annotations, as
 //! the referrers API lists it. A reader finds a referrer's subject in the
 //! manifest's own `subject` field.
+//!
+//! A load also reads regclient's layout (`regctl image copy --referrers …
+//! ocidir://…`): there the referrers are the children of an index tagged
+//! with the referrers API's fallback tag, `sha256-<hex>`.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -16,6 +20,7 @@ use crate::Descriptor;
 use crate::annotations::{GC_BREF_CONTENT_SUBJECT, IMAGE_NAME, REF_NAME};
 use crate::document::Document;
 use crate::error::{Error, Result};
+use crate::media_type::{self, MediaKind};
 use crate::store_io::read_document;
 
 /// Which referrers [`save`](crate::save) writes with the images.
@@ -128,6 +133,21 @@ pub(crate) fn is_named(entry: &Descriptor) -> bool {
         .any(|key| entry.annotation(key).is_some_and(|n| !n.is_empty()))
 }
 
+/// True if an `index.json` entry is the referrers API's fallback tag: an
+/// index whose only name is `<alg>-<hex>` of a valid digest, listing the
+/// referrers of that digest (regclient's `ocidir` keeps referrers so).
+pub(crate) fn is_fallback_tag(entry: &Descriptor) -> bool {
+    if entry.annotation(IMAGE_NAME).is_some_and(|n| !n.is_empty())
+        || media_type::classify(&entry.media_type) != MediaKind::Index
+    {
+        return false;
+    }
+    entry
+        .annotation(REF_NAME)
+        .and_then(|tag| tag.split_once('-'))
+        .is_some_and(|(algorithm, hex)| format!("{algorithm}:{hex}").parse::<Digest>().is_ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,6 +160,31 @@ mod tests {
         );
         d.artifact_type = Some(artifact_type.to_owned());
         d
+    }
+
+    #[test]
+    fn fallback_tags_are_recognized_by_their_name_and_kind() {
+        let digest = Digest::sha256_of(b"subject");
+        let mut entry = Descriptor::new(crate::media_type::OCI_INDEX, digest.clone(), 1);
+        let tagged = |entry: &Descriptor, tag: &str| {
+            let mut entry = entry.clone();
+            entry
+                .annotations
+                .insert(REF_NAME.to_owned(), tag.to_owned());
+            entry
+        };
+        assert!(is_fallback_tag(&tagged(
+            &entry,
+            &format!("sha256-{}", digest.hex())
+        )));
+        assert!(!is_fallback_tag(&tagged(&entry, "sha256-abc")));
+        assert!(!is_fallback_tag(&tagged(&entry, "v1")));
+        assert!(!is_fallback_tag(&entry));
+        entry.media_type = crate::media_type::OCI_MANIFEST.to_owned();
+        assert!(!is_fallback_tag(&tagged(
+            &entry,
+            &format!("sha256-{}", digest.hex())
+        )));
     }
 
     #[test]

@@ -824,3 +824,67 @@ fn referrer_entries_are_stored_only_when_asked_and_never_named() {
     assert!(error.is_invalid_argument(), "{error}");
     assert!(error.to_string().contains(&orphan.to_string()), "{error}");
 }
+
+#[test]
+fn regclient_fallback_tag_entries_are_read_as_referrers_in_tars_and_directories() {
+    let (tar, built) = saved();
+    let manifest = built.platforms[0].entry.clone();
+    let (blobs, sbom_entry, sbom) = referrer(&manifest, b"sbom");
+    // regctl's ocidir: an index tagged sha256-<hex of the subject> lists
+    // the referrers; they have no entry of their own.
+    let listing = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": mt::OCI_INDEX,
+        "manifests": [sbom_entry],
+    }))
+    .unwrap();
+    let listing_digest = Digest::sha256_of(&listing);
+    let regclient = rewrite(&tar, |all| {
+        let index = all.iter_mut().find(|e| e.name() == "index.json").unwrap();
+        let mut value: Value = serde_json::from_slice(&index.data).unwrap();
+        value["manifests"].as_array_mut().unwrap().push(json!({
+            "mediaType": mt::OCI_INDEX,
+            "digest": listing_digest.to_string(),
+            "size": listing.len(),
+            "annotations": {
+                "org.opencontainers.image.ref.name": format!("sha256-{}", manifest.digest.hex()),
+            },
+        }));
+        index.data = serde_json::to_vec(&value).unwrap();
+        all.push(RawEntry::file(
+            &format!("blobs/sha256/{}", listing_digest.hex()),
+            &listing,
+        ));
+        all.extend(blobs.clone());
+    });
+    let with = LoadOptions {
+        referrers: true,
+        ..LoadOptions::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    tar::Archive::new(regclient.as_slice())
+        .unpack(dir.path())
+        .unwrap();
+
+    for from_dir in [false, true] {
+        let run = |options: &LoadOptions| {
+            let t = TestStore::new();
+            let loaded = if from_dir {
+                load_dir(&t.store, dir.path(), options).unwrap()
+            } else {
+                load(&t.store, regclient.as_slice(), options).unwrap()
+            };
+            (loaded, t)
+        };
+        // The tag is not an image to name: just the image, the SBOM skipped.
+        let (loaded, t) = run(&LoadOptions::default());
+        assert_eq!(loaded.images.len(), 1, "directory: {from_dir}");
+        assert_eq!(loaded.referrers_skipped, 1, "directory: {from_dir}");
+        assert!(!t.has(&sbom));
+        let (loaded, t) = run(&with);
+        assert_eq!(loaded.images.len(), 1, "directory: {from_dir}");
+        let kept: Vec<&Digest> = loaded.referrers.iter().map(|r| &r.digest).collect();
+        assert_eq!(kept, vec![&sbom], "directory: {from_dir}");
+        assert!(t.has(&sbom));
+    }
+}
