@@ -481,3 +481,34 @@ fn image_convert_keeps_the_kept_platforms_referrers_reachable() {
     assert!(freed.contains(&signed.index_signature.manifest.digest));
     assert!(store.fsck().unwrap().is_clean());
 }
+
+#[test]
+fn ctr_imports_an_archive_that_carries_referrers_as_its_one_image() {
+    let Some(containerd) = hoist_testkit::Containerd::start().unwrap() else {
+        return;
+    };
+    let signed = Signed::new(68);
+    let (_dir, source) = signed.store();
+    let (tar, summary) = save(&source, &Platforms::All, &[]);
+    assert_eq!(summary.referrers.len(), 9);
+    let work = tempfile::tempdir().unwrap();
+    let archive = work.path().join("signed.tar");
+    std::fs::write(&archive, &tar).unwrap();
+
+    // containerd names what index.json names: the image, digest kept; the
+    // unnamed referrer entries make no images.
+    containerd
+        .ctr(&[
+            "images",
+            "import",
+            "--all-platforms",
+            "--no-unpack",
+            archive.to_str().unwrap(),
+        ])
+        .unwrap();
+    let listing = containerd.ctr(&["images", "ls", "-q"]).unwrap();
+    let names: Vec<&str> = listing.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(names, vec![NAME], "{listing}");
+    let listing = containerd.ctr(&["images", "ls"]).unwrap();
+    assert!(listing.contains(&signed.fixture.index.digest), "{listing}");
+}
