@@ -211,6 +211,8 @@ fn a_reduced_save_carries_exactly_the_saved_platforms_referrers_into_a_second_st
             serde_json::Value::Object(artifact.annotations.clone())
         );
         assert_eq!(entry["size"], artifact.manifest.size());
+        assert_eq!(entry["mediaType"], hoist_testkit::oci::MANIFEST);
+        assert!(entry.get("platform").is_none(), "{entry}");
     }
 
     let (_dir2, target) = store();
