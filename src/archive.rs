@@ -100,7 +100,7 @@ impl Store {
     /// `oras copy -r --to-oci-layout` writes them. Only the saved
     /// platforms' referrers go; an index reduced to some platforms is a new
     /// document, so the referrers of the original index are left out and
-    /// counted ([`SaveSummary::referrers_left_out`]): they sign bytes the
+    /// listed ([`SaveSummary::referrers_left_behind`]): they sign bytes the
     /// archive does not hold.
     ///
     /// # Errors

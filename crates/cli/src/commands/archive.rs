@@ -87,12 +87,18 @@ pub fn save(context: &Context, args: &SaveArgs) -> anyhow::Result<()> {
         summary.blobs,
         size(summary.blob_bytes)
     );
-    if summary.referrers_left_out > 0 {
+    if !summary.referrers_left_behind.is_empty() {
         eprintln!(
-            "left out {} referrer(s) of the original index: they describe the index with \
-             every platform, and the archive holds one reduced to the platforms saved \
-             (--all-platforms keeps them)",
-            summary.referrers_left_out
+            "warning: left behind {} referrer(s) of the original index ({}): they describe \
+             the index with every platform, and the archive holds one reduced to the \
+             platforms saved (--all-platforms keeps them)",
+            summary.referrers_left_behind.len(),
+            summary
+                .referrers_left_behind
+                .iter()
+                .map(|r| r.digest.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     Ok(())

@@ -88,7 +88,10 @@ fn save_and_load_carry_the_saved_platforms_referrers_and_gc_frees_them_with_the_
         "{said}"
     );
     assert!(
-        said.contains("left out 1 referrer(s) of the original index"),
+        said.contains(&format!(
+            "left behind 1 referrer(s) of the original index ({})",
+            index_signature.manifest.digest
+        )),
         "{said}"
     );
 

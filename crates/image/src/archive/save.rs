@@ -45,7 +45,7 @@ pub struct SaveOptions {
     /// A reduced index is a new document that nothing refers to: the
     /// referrers of the original index it replaces are left out (they
     /// describe the index with every platform, which the archive does not
-    /// hold) and counted in [`SaveSummary::referrers_left_out`].
+    /// hold) and listed in [`SaveSummary::referrers_left_behind`].
     pub referrers: Option<ReferrerSelection>,
 }
 
@@ -83,10 +83,10 @@ pub struct SaveSummary {
     /// The referrers written (with [`SaveOptions::referrers`]), each as its
     /// `index.json` entry lists it, in that order.
     pub referrers: Vec<Descriptor>,
-    /// How many stored referrers of an original index were left out
-    /// because the archive holds a reduced index in its place (recursively:
-    /// a signature of such a signature counts too).
-    pub referrers_left_out: usize,
+    /// The stored referrers of an original index left out because the
+    /// archive holds a reduced index in its place (recursively: a signature
+    /// of such a signature too), as the referrers API lists them.
+    pub referrers_left_behind: Vec<Descriptor>,
 }
 
 /// One `manifest.json` item, as `docker save` writes it.
@@ -215,7 +215,7 @@ where
     }
 
     let mut saved_referrers = Vec::new();
-    let mut referrers_left_out = 0;
+    let mut referrers_left_behind = Vec::new();
     if let Some(selection) = &options.referrers {
         let by_subject = referrers::stored(store)?;
         for (subject, referrer) in
@@ -236,7 +236,10 @@ where
             saved_referrers.push(referrer);
         }
         let written: BTreeSet<Digest> = saved_referrers.iter().map(|r| r.digest.clone()).collect();
-        referrers_left_out = referrers::closure(&by_subject, &replaced, selection, &written).len();
+        referrers_left_behind = referrers::closure(&by_subject, &replaced, selection, &written)
+            .into_iter()
+            .map(|(_, referrer)| referrer)
+            .collect();
     }
 
     let mut index = Map::new();
@@ -294,7 +297,7 @@ where
         blob_bytes,
         docker_manifest: docker_json.is_some(),
         referrers: saved_referrers,
-        referrers_left_out,
+        referrers_left_behind,
     })
 }
 
