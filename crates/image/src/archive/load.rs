@@ -591,13 +591,20 @@ where
         if referrers::is_fallback_tag(descriptor)
             && let Some(Document::Index(listing)) = held_or_stored(store, held, descriptor)?
         {
-            // regclient's layout: the referrers are the tag's children.
-            for child in listing.manifests() {
-                if let Some(referrer) = referrer_entry(store, held, child)? {
+            // regclient's layout: the referrers are the tag's children. An
+            // index so tagged whose children are not all referrers is an
+            // image like any other.
+            let children = listing
+                .manifests()
+                .iter()
+                .map(|child| referrer_entry(store, held, child))
+                .collect::<Result<Option<Vec<_>>>>()?;
+            if let Some(children) = children {
+                for referrer in children {
                     push(&mut referrer_entries, referrer);
                 }
+                continue;
             }
-            continue;
         }
         if let Some(referrer) = referrer_entry(store, held, descriptor)? {
             push(&mut referrer_entries, referrer);

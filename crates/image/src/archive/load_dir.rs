@@ -79,6 +79,7 @@ where
             if referrers::is_fallback_tag(descriptor)
                 && let Some(Document::Index(listing)) =
                     layout_or_stored_document(store, &root, descriptor)?
+                && all_referrers(store, &root, &listing)?
             {
                 // regclient's layout: the referrers are the tag's children;
                 // the tag's index is only read.
@@ -127,6 +128,23 @@ where
         }
     }
     held.insert(document.digest().clone(), document);
+    Ok(true)
+}
+
+/// True if every child of `listing` is a manifest with a `subject` (an
+/// index tagged like a fallback tag that lists anything else is an image).
+fn all_referrers<S>(store: &S, root: &Path, listing: &crate::Index) -> Result<bool>
+where
+    S: Provider + Manager + ?Sized,
+{
+    for child in listing.manifests() {
+        let is_referrer = media_type::classify(&child.media_type) == MediaKind::Manifest
+            && layout_or_stored_document(store, root, child)?
+                .is_some_and(|d| d.as_manifest().is_some_and(|m| m.subject().is_some()));
+        if !is_referrer {
+            return Ok(false);
+        }
+    }
     Ok(true)
 }
 

@@ -887,4 +887,30 @@ fn regclient_fallback_tag_entries_are_read_as_referrers_in_tars_and_directories(
         assert_eq!(kept, vec![&sbom], "directory: {from_dir}");
         assert!(t.has(&sbom));
     }
+
+    // An image that merely has such a tag (its children are no referrers)
+    // stays an image, left unnamed as any bare tag.
+    let tag = format!("sha256-{}", manifest.digest.hex());
+    let tagged = rewrite(&tar, |all| {
+        let index = all.iter_mut().find(|e| e.name() == "index.json").unwrap();
+        let mut value: Value = serde_json::from_slice(&index.data).unwrap();
+        value["manifests"][0]["annotations"] = json!({"org.opencontainers.image.ref.name": tag});
+        index.data = serde_json::to_vec(&value).unwrap();
+    });
+    let dir = tempfile::tempdir().unwrap();
+    tar::Archive::new(tagged.as_slice())
+        .unpack(dir.path())
+        .unwrap();
+    for from_dir in [false, true] {
+        let t = TestStore::new();
+        let loaded = if from_dir {
+            load_dir(&t.store, dir.path(), &with).unwrap()
+        } else {
+            load(&t.store, tagged.as_slice(), &with).unwrap()
+        };
+        assert_eq!(loaded.images.len(), 1, "directory: {from_dir}");
+        assert_eq!(loaded.images[0].ref_name.as_deref(), Some(tag.as_str()));
+        assert_eq!(loaded.images[0].target.digest, built.index.digest);
+        assert!(loaded.referrers.is_empty());
+    }
 }
