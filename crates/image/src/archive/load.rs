@@ -375,10 +375,15 @@ where
         if &actual != digest {
             return Err(lying_blob(path, digest, &actual));
         }
-        if has_subject(&bytes) {
+        let document = sniff_document(&bytes);
+        if document
+            .as_ref()
+            .and_then(Document::as_manifest)
+            .is_some_and(|m| m.subject().is_some())
+        {
             return Ok(Named::Referrer(bytes));
         }
-        let labels = sniff_labels(&bytes);
+        let labels = document.map(|d| d.gc_labels()).unwrap_or_default();
         return hoist_content::write_blob(
             store,
             &ingest_ref(digest),
@@ -925,21 +930,12 @@ fn layer_media_type<S: Provider + ?Sized>(store: &S, layer: &Descriptor) -> Resu
     })
 }
 
-/// True for a blob that parses as a manifest with a `subject`.
-fn has_subject(bytes: &[u8]) -> bool {
-    bytes.first() == Some(&b'{')
-        && Document::from_bytes(bytes.to_vec(), None)
-            .is_ok_and(|d| d.as_manifest().is_some_and(|m| m.subject().is_some()))
-}
-
-/// The GC labels of a blob that parses as a manifest or an index; none otherwise.
-pub(crate) fn sniff_labels(bytes: &[u8]) -> Labels {
+/// The blob parsed, if it is a manifest or an index.
+fn sniff_document(bytes: &[u8]) -> Option<Document> {
     if bytes.first() != Some(&b'{') {
-        return Labels::new();
+        return None;
     }
-    Document::from_bytes(bytes.to_vec(), None)
-        .map(|document| document.gc_labels())
-        .unwrap_or_default()
+    Document::from_bytes(bytes.to_vec(), None).ok()
 }
 
 /// Reads a whole entry of `size` bytes, refusing more than `cap`.
