@@ -51,7 +51,7 @@ mod transform;
 mod unpack;
 mod verify;
 
-pub use archive::{HeldContent, LoadReport};
+pub use archive::{ArchiveLoadOptions, HeldContent, LoadReport};
 pub use error::{Error, ErrorKind, Result};
 pub use images::{ImageRecord, ImageSummary, Inspection, PlatformSummary};
 pub use login::{LoginOptions, LoginReport};

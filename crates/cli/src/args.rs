@@ -352,6 +352,14 @@ pub struct SaveArgs {
     /// The platforms to save [default: the host's].
     #[command(flatten)]
     pub platforms: PlatformArgs,
+    /// Also write the stored referrers (signatures, SBOMs) of every
+    /// manifest saved and of the index, recursively, each listed in
+    /// index.json as `oras copy -r --to-oci-layout` does.
+    #[arg(long)]
+    pub referrers: bool,
+    /// Only referrers of this artifact type (repeatable).
+    #[arg(long = "artifact-type", value_name = "T", requires = "referrers")]
+    pub artifact_types: Vec<String>,
 }
 
 /// `hoist load`.
@@ -366,6 +374,10 @@ pub struct LoadArgs {
     /// reference with a tag names the archive's one unnamed image.
     #[arg(long, value_name = "REF")]
     pub name: Option<String>,
+    /// Also store the referrers (signatures, SBOMs) the archive lists;
+    /// without it they are left out, and counted.
+    #[arg(long)]
+    pub referrers: bool,
     /// Print nothing but errors.
     #[arg(short, long)]
     pub quiet: bool,

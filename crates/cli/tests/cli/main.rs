@@ -6,6 +6,7 @@
 // test's failure.
 #![allow(clippy::unwrap_used)]
 
+mod archive_referrers;
 mod completion;
 mod defaults;
 mod fsck;
