@@ -153,7 +153,16 @@ async fn run(
         match outcome {
             Ok(()) => return commit(writer, repository, digest).await,
             Err(Retry::No(error)) => {
-                let _ = blocking(move || Ok(writer.close().ok())).await;
+                // Nothing arrived (a 404, refused credentials): leave no
+                // empty ingest behind; otherwise keep it for a resume.
+                let _ = blocking(move || {
+                    Ok(if writer.offset() == 0 {
+                        writer.abort().ok()
+                    } else {
+                        writer.close().ok()
+                    })
+                })
+                .await;
                 return Err(error);
             }
             Err(Retry::Yes(error)) => {

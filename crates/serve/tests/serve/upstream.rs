@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hoist::content::{Digest, Provider};
+use hoist::content::{Digest, IngestManager, Provider};
 use hoist::{NoProgress, Platforms, PullOptions, PushOptions, Store};
 use hoist_serve::{ServeOptions, ServerHandle, Upstream};
 use hoist_testkit::{Fault, FaultKind, FaultProxy, Fixture, Registry, RegistryOptions};
@@ -434,6 +434,13 @@ async fn what_the_upstream_lacks_is_unknown_and_other_ns_are_not_pulled_through(
     let missing = request(&server, "GET", &blob, &[]).await;
     assert_eq!(missing.status, 404, "{missing:?}");
     assert_eq!(missing.error_code(), "BLOB_UNKNOWN");
+    // The failed fetch leaves no empty ingest behind.
+    let ingests = served
+        .namespace_handle()
+        .content(None)
+        .list_statuses()
+        .unwrap();
+    assert!(ingests.is_empty(), "{ingests:?}");
     // A request for another registry (containerd's ns) is not sent upstream.
     settled_log(&registry).await;
     assert!(upstream_requests(&registry, None, "/v2/team/none/manifests/1") > 0);
