@@ -13,7 +13,7 @@ use hoist_testkit::{Fault, FaultKind, FaultProxy, Fixture, Registry, RegistryOpt
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::support::{fixture, head, load, parse, request, store};
+use crate::support::{fixture, head, load, parse, request, run, store};
 
 /// Serves `store`, pulling through from `upstream`.
 async fn serve_through(store: &Store, upstream: &str) -> ServerHandle {
@@ -337,8 +337,39 @@ async fn a_blob_corrupted_upstream_is_cut_short_and_not_stored() {
     server.shutdown().await;
 }
 
+/// Sends a `GET` of `target` and reads until `wanted` body bytes (after
+/// the head) arrived, for at most 20 s; returns what arrived.
+async fn read_at_least(server: &ServerHandle, target: &str, wanted: usize) -> Vec<u8> {
+    let mut stream = TcpStream::connect(server.local_addr()).await.unwrap();
+    stream
+        .write_all(head("GET", target, &[]).as_bytes())
+        .await
+        .unwrap();
+    let mut raw = Vec::new();
+    let mut buf = vec![0; 64 * 1024];
+    let body_len = |raw: &[u8]| {
+        raw.windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map_or(0, |end| raw.len() - end - 4)
+    };
+    let arrived = tokio::time::timeout(Duration::from_secs(20), async {
+        while body_len(&raw) < wanted {
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(n > 0, "the connection closed early");
+            raw.extend_from_slice(&buf[..n]);
+        }
+    })
+    .await;
+    assert!(
+        arrived.is_ok(),
+        "only {} bytes arrived while the upstream was stalled",
+        raw.len()
+    );
+    raw
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_blob_streams_to_the_client_before_its_download_ends() {
+async fn a_blob_streams_to_every_client_from_one_download_before_it_ends() {
     let Some(registry) = Registry::start(RegistryOptions::plain()).unwrap() else {
         return;
     };
@@ -356,33 +387,25 @@ async fn a_blob_streams_to_the_client_before_its_download_ends() {
     ));
     let (_dir, served) = store();
     let server = serve_through(&served, &proxy.host()).await;
-    let mut stream = TcpStream::connect(server.local_addr()).await.unwrap();
-    stream
-        .write_all(head("GET", &format!("/v2/team/app/blobs/{}", layer.digest), &[]).as_bytes())
-        .await
-        .unwrap();
-    let mut raw = Vec::new();
-    let mut buf = vec![0; 64 * 1024];
-    let arrived = tokio::time::timeout(Duration::from_secs(20), async {
-        while raw.len() < 1024 * 1024 {
-            let n = stream.read(&mut buf).await.unwrap();
-            assert!(n > 0, "the connection closed early");
-            raw.extend_from_slice(&buf[..n]);
-        }
-    })
-    .await;
-    assert!(
-        arrived.is_ok(),
-        "only {} bytes arrived while the upstream was stalled",
-        raw.len()
-    );
-    let answer = parse(&raw);
-    assert_eq!(answer.status, 200);
-    // The bytes so far are the layer's own.
-    let body = &answer.body;
-    assert_eq!(&layer.bytes[..body.len()], &body[..]);
+    let target = format!("/v2/team/app/blobs/{}", layer.digest);
+    let first = read_at_least(&server, &target, 1024 * 1024).await;
+    // A second client joins the download in progress and reads the same
+    // bytes, while the upstream is still stalled.
+    let second = read_at_least(&server, &target, 1024 * 1024).await;
+    for raw in [first, second] {
+        let answer = parse(&raw);
+        assert_eq!(answer.status, 200);
+        let length: u64 = answer.header("content-length").unwrap().parse().unwrap();
+        assert_eq!(length, layer.size());
+        assert_eq!(&layer.bytes[..answer.body.len()], &answer.body[..]);
+    }
+    let downloads = proxy
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.contains(&layer.digest))
+        .count();
+    assert_eq!(downloads, 1, "{:#?}", proxy.requests());
     assert!(!is_stored(&served, &layer.digest));
-    drop(stream);
     server.shutdown().await;
 }
 
@@ -452,5 +475,45 @@ async fn what_the_upstream_lacks_is_unknown_and_other_ns_are_not_pulled_through(
         upstream_requests(&registry, None, "/v2/team/none/manifests/2"),
         0
     );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skopeo_copies_through_the_mirror_an_image_the_store_lacks() {
+    let Some(skopeo) = hoist_testkit::require_tool("skopeo").unwrap() else {
+        return;
+    };
+    let Some(registry) = Registry::start(RegistryOptions::plain()).unwrap() else {
+        return;
+    };
+    let fixture = fixture(46, 256 * 1024);
+    seed(&registry, &fixture, "team/app", "1").await;
+    let (_dir, served) = store();
+    let server = serve_through(&served, &registry.host()).await;
+    let out = tempfile::tempdir().unwrap();
+    let copy = out.path().join("copy");
+    let source = format!("docker://{}/team/app:1", server.local_addr());
+    let destination = format!("dir:{}", copy.display());
+    tokio::task::spawn_blocking(move || {
+        run(
+            &skopeo,
+            &[
+                "copy",
+                "--all",
+                "--src-tls-verify=false",
+                &source,
+                &destination,
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    let index = std::fs::read(copy.join("manifest.json")).unwrap();
+    assert_eq!(Digest::sha256_of(&index).as_str(), fixture.index.digest);
+    for blob in config_and_layers(&fixture) {
+        let bytes = std::fs::read(copy.join(blob.trim_start_matches("sha256:"))).unwrap();
+        assert_eq!(Digest::sha256_of(&bytes).as_str(), blob);
+        assert!(is_stored(&served, &blob), "{blob} not stored by the mirror");
+    }
     server.shutdown().await;
 }
