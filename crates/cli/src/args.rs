@@ -390,6 +390,11 @@ pub struct ServeArgs {
     /// is printed on stdout.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:5000")]
     pub listen: String,
+    /// Pull what the store lacks through from this registry, store it and
+    /// serve it (a caching mirror). Repeatable: a request with containerd's
+    /// ?ns=HOST uses the upstream for HOST, one without ns the first.
+    #[arg(long, value_name = "REGISTRY[/PREFIX]")]
+    pub upstream: Vec<String>,
 }
 
 /// `hoist unpack`.

@@ -7,10 +7,15 @@
 //! what a store already holds. Every write method is refused with the spec's
 //! `UNSUPPORTED` error.
 //!
-//! It is not a registry to push to, a pull-through cache, a TLS terminator
-//! or an authenticating front: it listens on loopback by default and serves
-//! what the store's namespace names, nothing else. How stored names map to
-//! the names clients ask for is in [`names`].
+//! With [`ServeOptions::upstream`] it is also a caching mirror: what the
+//! store lacks is pulled through from an upstream registry, stored (under
+//! a lease, tags named as `hoist pull` names them) and streamed to the
+//! client while it arrives, one upstream download per blob however many
+//! clients ask ([`Upstream`] says how requests choose an upstream).
+//!
+//! It is not a registry to push to, a TLS terminator or an authenticating
+//! front: it listens on loopback by default. How stored names map to the
+//! names clients ask for is in [`names`].
 //!
 //! ```no_run
 //! use hoist::{Store, StoreOptions};
@@ -30,6 +35,7 @@
 
 mod api_error;
 mod blob_body;
+mod blob_flight;
 mod error;
 mod handlers;
 mod logged_body;
@@ -37,6 +43,8 @@ pub mod names;
 mod options;
 mod routes;
 mod server;
+mod single_flight;
+mod upstream;
 
 pub use error::{Error, ErrorKind, Result};
 pub use options::{
@@ -44,3 +52,4 @@ pub use options::{
     ServeOptions,
 };
 pub use server::{ServerHandle, serve};
+pub use upstream::Upstream;

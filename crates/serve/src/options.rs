@@ -4,6 +4,8 @@
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::Duration;
 
+use crate::upstream::Upstream;
+
 /// Loopback, port 5000: the port registries conventionally use, reachable
 /// only from this machine until the caller says otherwise.
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 5000));
@@ -34,6 +36,10 @@ pub struct ServeOptions {
     pub max_header_bytes: usize,
     /// Longest wait for a request head.
     pub header_read_timeout: Duration,
+    /// Registries to pull through what the store lacks (none by default):
+    /// a request with `?ns=HOST` uses the upstream for HOST, one without
+    /// uses the first. See [`Upstream`].
+    pub upstreams: Vec<Upstream>,
 }
 
 impl Default for ServeOptions {
@@ -43,6 +49,7 @@ impl Default for ServeOptions {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            upstreams: Vec::new(),
         }
     }
 }
@@ -51,6 +58,13 @@ impl ServeOptions {
     /// Listens on `address` instead of [`DEFAULT_LISTEN`].
     pub fn listen(mut self, address: SocketAddr) -> ServeOptions {
         self.listen = address;
+        self
+    }
+
+    /// Also pulls through `upstream` what the store lacks (repeatable; the
+    /// first is the one for requests without `ns`).
+    pub fn upstream(mut self, upstream: Upstream) -> ServeOptions {
+        self.upstreams.push(upstream);
         self
     }
 

@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 use crate::error::{Error, Result};
 use crate::handlers;
 use crate::options::ServeOptions;
+use crate::upstream::PullThrough;
 
 /// A running server: its address, and the way to stop it. Dropping the
 /// handle stops the server too, without waiting for it.
@@ -66,6 +67,7 @@ pub async fn serve(store: Store, options: ServeOptions) -> Result<ServerHandle> 
             ),
         });
     }
+    let pull_through = PullThrough::start(&store, &options.upstreams)?;
     let listener = TcpListener::bind(options.listen)
         .await
         .map_err(|source| Error::Bind {
@@ -77,7 +79,7 @@ pub async fn serve(store: Store, options: ServeOptions) -> Result<ServerHandle> 
         source,
     })?;
     let (stop, stopped) = watch::channel(false);
-    let accept_loop = tokio::spawn(accept_loop(listener, store, options, stopped));
+    let accept_loop = tokio::spawn(accept_loop(listener, store, pull_through, options, stopped));
     tracing::info!(target: "hoist_serve", %local_addr, "serving the store as a registry");
     Ok(ServerHandle {
         local_addr,
@@ -89,6 +91,7 @@ pub async fn serve(store: Store, options: ServeOptions) -> Result<ServerHandle> 
 async fn accept_loop(
     listener: TcpListener,
     store: Store,
+    pull_through: Option<Arc<PullThrough>>,
     options: ServeOptions,
     mut stopped: watch::Receiver<bool>,
 ) {
@@ -117,6 +120,7 @@ async fn accept_loop(
             _ = stopped.changed() => return,
         };
         let store = store.clone();
+        let pull_through = pull_through.clone();
         let mut stopped = stopped.clone();
         let header_read_timeout = options.header_read_timeout;
         let max_header_bytes = options.max_header_bytes;
@@ -124,7 +128,12 @@ async fn accept_loop(
             let _slot = slot;
             let service = service_fn(move |request| {
                 let store = store.clone();
-                async move { Ok::<_, std::convert::Infallible>(handlers::handle(store, request).await) }
+                let pull_through = pull_through.clone();
+                async move {
+                    Ok::<_, std::convert::Infallible>(
+                        handlers::handle(store, pull_through, request).await,
+                    )
+                }
             });
             let connection = http1::Builder::new()
                 .timer(TokioTimer::new())

@@ -1,12 +1,13 @@
-//! `hoist serve [--listen ADDR]`: the namespace's images as a read-only
-//! registry until SIGINT or SIGTERM; one access-log line per request on
-//! stderr.
+//! `hoist serve [--listen ADDR] [--upstream REGISTRY[/PREFIX]]...`: the
+//! namespace's images as a read-only registry (pulling through from the
+//! upstreams what it lacks) until SIGINT or SIGTERM; one access-log line
+//! per request on stderr.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
 
 use anyhow::Context as _;
-use hoist_serve::ServeOptions;
+use hoist_serve::{ServeOptions, Upstream};
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::args::ServeArgs;
@@ -25,6 +26,13 @@ pub fn run(context: &Context, args: &ServeArgs) -> anyhow::Result<()> {
             args.listen
         ))
     })?;
+    let mut options = ServeOptions::default().listen(listen);
+    for upstream in &args.upstream {
+        let parsed = upstream
+            .parse::<Upstream>()
+            .map_err(|e| UsageError(format!("invalid --upstream: {e}")))?;
+        options = options.upstream(parsed);
+    }
     let store = context.open_store()?;
     // The access log: plain lines on stderr, INFO and up.
     let _ = tracing_subscriber::fmt()
@@ -36,7 +44,7 @@ pub fn run(context: &Context, args: &ServeArgs) -> anyhow::Result<()> {
     runtime.block_on(async {
         let mut terminate = signal(SignalKind::terminate()).context("watching for SIGTERM")?;
         let mut interrupt = signal(SignalKind::interrupt()).context("watching for SIGINT")?;
-        let server = hoist_serve::serve(store, ServeOptions::default().listen(listen))
+        let server = hoist_serve::serve(store, options)
             .await
             .with_context(|| format!("starting the registry on {listen}"))?;
         // The bound address, alone on stdout, for scripts that asked for port 0.

@@ -8,3 +8,4 @@
 mod api;
 mod clients;
 mod support;
+mod upstream;
