@@ -6,11 +6,44 @@ use std::io::{Read, Write};
 use std::path::Path;
 use std::time::SystemTime;
 
-use hoist_image::{LoadOptions, Loaded, LoadedImage, SaveOptions, SaveSummary};
+use hoist_image::{LoadOptions, Loaded, LoadedImage, ReferrerSelection, SaveOptions, SaveSummary};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::platforms::Platforms;
+use crate::referrers::ReferrersOptions;
 use crate::store::Store;
+
+/// How [`Store::load_with`] and [`Store::load_path_with`] read an archive.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ArchiveLoadOptions {
+    /// Names what the archive leaves unnamed, as `name` of [`Store::load`].
+    pub name: Option<String>,
+    /// Also store the referrers (signatures, SBOMs) the archive lists, as
+    /// `hoist save --referrers` and `oras copy -r --to-oci-layout` write
+    /// them. Off: they are recognized and left out (counted in
+    /// [`Loaded::referrers_skipped`]); never named either way.
+    pub referrers: bool,
+}
+
+impl ArchiveLoadOptions {
+    /// No name, no referrers.
+    pub fn new() -> ArchiveLoadOptions {
+        ArchiveLoadOptions::default()
+    }
+
+    /// Names what the archive leaves unnamed.
+    pub fn name(mut self, name: Option<&str>) -> Self {
+        self.name = name.map(str::to_owned);
+        self
+    }
+
+    /// Stores the archive's referrers too.
+    pub fn referrers(mut self, referrers: bool) -> Self {
+        self.referrers = referrers;
+        self
+    }
+}
 
 /// What [`Store::load`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +90,29 @@ impl Store {
         platforms: &Platforms,
         out: W,
     ) -> Result<SaveSummary> {
+        self.save_with_referrers(names, platforms, None, out)
+    }
+
+    /// As [`Store::save`], and with `referrers` also the stored referrers
+    /// (signatures, SBOMs) of every manifest and index saved, recursively,
+    /// of the chosen artifact types: each a blob with its own unnamed
+    /// `index.json` entry carrying its `artifactType` and annotations, as
+    /// `oras copy -r --to-oci-layout` writes them. Only the saved
+    /// platforms' referrers go; an index reduced to some platforms is a new
+    /// document, so the referrers of the original index are left out and
+    /// listed ([`SaveSummary::referrers_left_behind`]): they sign bytes the
+    /// archive does not hold.
+    ///
+    /// # Errors
+    /// As [`Store::save`]; failed precondition when a referrer's blobs are
+    /// not all stored.
+    pub fn save_with_referrers<W: Write>(
+        &self,
+        names: &[&str],
+        platforms: &Platforms,
+        referrers: Option<&ReferrersOptions>,
+        out: W,
+    ) -> Result<SaveSummary> {
         let content = self.content();
         let mut images = Vec::new();
         let mut matchers = Vec::new();
@@ -74,6 +130,7 @@ impl Store {
         }
         let options = SaveOptions {
             platforms: matchers,
+            referrers: referrers.map(|r| ReferrerSelection::of_types(r.artifact_types.clone())),
             ..SaveOptions::default()
         };
         Ok(hoist_image::save(&content, &images, &options, out)?)
@@ -97,9 +154,26 @@ impl Store {
     /// nothing is named); invalid argument when `name` is a full reference
     /// but several entries are unnamed; store errors.
     pub fn load<R: Read>(&self, reader: R, name: Option<&str>) -> Result<LoadReport> {
+        self.load_with(reader, &ArchiveLoadOptions::new().name(name))
+    }
+
+    /// As [`Store::load`], with referrers when `options` asks for them:
+    /// the archive's referrer entries are stored (held by their subjects,
+    /// as pulled ones are), never named, and not reported as unnamed
+    /// images. A referrer whose subject is neither in the archive nor in
+    /// the store is left out and reported
+    /// ([`Loaded::referrers_without_subject`]): nothing would hold it.
+    ///
+    /// # Errors
+    /// As [`Store::load`].
+    pub fn load_with<R: Read>(
+        &self,
+        reader: R,
+        options: &ArchiveLoadOptions,
+    ) -> Result<LoadReport> {
         let lease = self.begin("load")?;
-        let loaded = hoist_image::load(&lease.content(), reader, &load_options(name))?;
-        self.name_loaded(loaded, name, lease)
+        let loaded = hoist_image::load(&lease.content(), reader, &load_options(options))?;
+        self.name_loaded(loaded, options.name.as_deref(), lease)
     }
 
     /// Loads `path`: an OCI layout directory, or an archive file; `name` as
@@ -108,13 +182,21 @@ impl Store {
     /// # Errors
     /// As [`Store::load`]; I/O errors opening `path`.
     pub fn load_path(&self, path: &Path, name: Option<&str>) -> Result<LoadReport> {
+        self.load_path_with(path, &ArchiveLoadOptions::new().name(name))
+    }
+
+    /// As [`Store::load_path`], with the options of [`Store::load_with`].
+    ///
+    /// # Errors
+    /// As [`Store::load_path`].
+    pub fn load_path_with(&self, path: &Path, options: &ArchiveLoadOptions) -> Result<LoadReport> {
         if path.is_dir() {
             let lease = self.begin("load")?;
-            let loaded = hoist_image::load_dir(&lease.content(), path, &load_options(name))?;
-            return self.name_loaded(loaded, name, lease);
+            let loaded = hoist_image::load_dir(&lease.content(), path, &load_options(options))?;
+            return self.name_loaded(loaded, options.name.as_deref(), lease);
         }
         let file = std::fs::File::open(path).map_err(|e| Error::io("opening", path, e))?;
-        self.load(file, name)
+        self.load_with(file, options)
     }
 
     /// Names what a load stored. When everything got a name, the lease goes:
@@ -181,11 +263,16 @@ fn is_full_name(name: &str) -> bool {
     last.contains([':', '@'])
 }
 
-/// The image crate's options for `name`: a repository becomes the prefix of
-/// bare tags; a full name is given out after the load.
-fn load_options(name: Option<&str>) -> LoadOptions {
+/// The image crate's options: a repository becomes the prefix of bare
+/// tags; a full name is given out after the load.
+fn load_options(options: &ArchiveLoadOptions) -> LoadOptions {
     LoadOptions {
-        name_prefix: name.filter(|n| !is_full_name(n)).map(str::to_owned),
+        name_prefix: options
+            .name
+            .as_deref()
+            .filter(|n| !is_full_name(n))
+            .map(str::to_owned),
+        referrers: options.referrers,
     }
 }
 

@@ -1,6 +1,8 @@
 //! Copy: registry to registry through the store, all platforms or some.
 //! The source is fetched under the copy's lease (named nothing locally),
-//! pushed from there, and the lease goes at the end.
+//! pushed from there, and the lease goes at the end. With referrers, the
+//! pull side fetches those of the manifests fetched and the push side sends
+//! those of the manifests pushed: one walker each, none of copy's own.
 
 use std::sync::Arc;
 
@@ -12,7 +14,9 @@ use crate::store::Store;
 use crate::transfer;
 
 impl Store {
-    /// Copies `source` to `destination` with the platforms `options` names.
+    /// Copies `source` to `destination` with the platforms `options` names,
+    /// and, with [`PushOptions::referrers`], the referrers of the manifests
+    /// copied (and of the index, unless a reduced copy replaces it).
     ///
     /// # Errors
     /// The errors of [`Store::pull`] and [`Store::push`].
@@ -28,6 +32,9 @@ impl Store {
         let lease = self.begin("copy")?;
         let mut pull = PullOptions::new(options.platforms.clone());
         pull.concurrency = options.concurrency;
+        // The pull side fetches the referrers of what it fetches; the push
+        // side sends the stored referrers of what it pushes.
+        pull.referrers = options.referrers.clone();
         let fetched = self
             .fetch(
                 &lease,

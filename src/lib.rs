@@ -44,13 +44,14 @@ mod progress;
 mod pull;
 mod push;
 mod referrers;
+mod referrers_push;
 mod store;
 mod transfer;
 mod transform;
 mod unpack;
 mod verify;
 
-pub use archive::{HeldContent, LoadReport};
+pub use archive::{ArchiveLoadOptions, HeldContent, LoadReport};
 pub use error::{Error, ErrorKind, Result};
 pub use images::{ImageRecord, ImageSummary, Inspection, PlatformSummary};
 pub use login::{LoginOptions, LoginReport};

@@ -24,6 +24,8 @@ use tokio::io::{AsyncRead, ReadBuf};
 use crate::error::{Error, ErrorKind, Result};
 use crate::platforms::{self, Platforms};
 use crate::progress::{BlobEvent, Progress, Totals};
+use crate::referrers::{Referrer, ReferrersOptions};
+use crate::referrers_push::{self, Subjects};
 use crate::store::{Store, WriteLease};
 use crate::transfer::{self, blocking};
 use crate::verify::remote_entries;
@@ -40,6 +42,11 @@ pub struct PushOptions {
     /// the tag must resolve to what was pushed and, for an index, list
     /// exactly the pushed platforms).
     pub no_read_back: bool,
+    /// Also push the stored referrers (signatures, SBOMs) of every manifest
+    /// pushed and of the pushed index, recursively, after them; off
+    /// (`None`) by default. On a registry without the referrers API the
+    /// fallback tag `sha256-<hex>` of each subject is merged into.
+    pub referrers: Option<ReferrersOptions>,
 }
 
 impl PushOptions {
@@ -49,6 +56,13 @@ impl PushOptions {
             platforms,
             ..PushOptions::default()
         }
+    }
+
+    /// Also pushes the referrers `options` chooses.
+    #[must_use]
+    pub fn with_referrers(mut self, options: ReferrersOptions) -> Self {
+        self.referrers = Some(options);
+        self
     }
 }
 
@@ -71,8 +85,18 @@ pub struct PushReport {
     pub blobs_mounted: usize,
     /// Blobs the registry had already.
     pub blobs_present: usize,
-    /// Bytes sent.
+    /// Bytes sent (referrers' blobs included).
     pub bytes_uploaded: u64,
+    /// The referrers pushed (with [`PushOptions::referrers`]), subjects
+    /// before their referrers, byte for byte as stored.
+    pub referrers: Vec<Referrer>,
+    /// Referrers of the image's own index that a reduced push left behind:
+    /// they describe the original index, not the new reduced one, and a
+    /// signature cannot be moved to another subject without re-signing.
+    pub referrers_left_behind: Vec<Referrer>,
+    /// The fallback tags (`sha256-<hex>`) written or found complete on a
+    /// registry without the referrers API; empty on one with it.
+    pub fallback_tags: Vec<String>,
 }
 
 impl Store {
@@ -129,6 +153,7 @@ impl Store {
         let content = lease.content();
         let repository = destination.repo();
         let concurrency = options.concurrency.unwrap_or(self.options().concurrency);
+        let image_target = image.target.digest.clone();
 
         // Decide what goes, before anything is sent: an empty index, a
         // missing platform or a missing blob fails here.
@@ -183,6 +208,9 @@ impl Store {
             blobs_mounted: 0,
             blobs_present: 0,
             bytes_uploaded: 0,
+            referrers: Vec::new(),
+            referrers_left_behind: Vec::new(),
+            fallback_tags: Vec::new(),
         };
         for outcome in outcomes {
             match outcome? {
@@ -236,6 +264,35 @@ impl Store {
         }
         if !options.no_read_back {
             read_back(&client, destination, &plan).await?;
+        }
+
+        // Referrers after everything they describe is there.
+        if let Some(referrer_options) = &options.referrers {
+            let mut unique = HashSet::new();
+            let pushed = std::iter::once(plan.top.digest())
+                .chain(plan.manifests.iter().map(Document::digest))
+                .chain(plan.nested.iter().map(Document::digest))
+                .filter(|d| unique.insert((*d).clone()))
+                .cloned()
+                .collect();
+            let replaced = Some(image_target.clone()).filter(|d| d != plan.top.digest());
+            let sent = referrers_push::push_referrers(
+                &client,
+                &content,
+                &repository,
+                Subjects { pushed, replaced },
+                referrer_options,
+                concurrency,
+                &progress,
+            )
+            .await?;
+            report.blobs_uploaded += sent.blobs_uploaded;
+            report.blobs_mounted += sent.blobs_mounted;
+            report.blobs_present += sent.blobs_present;
+            report.bytes_uploaded += sent.bytes_uploaded;
+            report.referrers = sent.referrers;
+            report.referrers_left_behind = sent.left_behind;
+            report.fallback_tags = sent.fallback_tags;
         }
         Ok(report)
     }
@@ -352,7 +409,7 @@ async fn read_back(client: &Client, destination: &Reference, plan: &Plan) -> Res
 
 /// Uploads one blob unless the registry has it, mounting it from the
 /// repository its source label names when that is on the same registry.
-async fn push_blob(
+pub(crate) async fn push_blob(
     client: &Client,
     content: &Content,
     repository: &Repository,

@@ -11,7 +11,7 @@
 //! index's) through the registry's referrers API or its fallback tag,
 //! fetches each by digest (verified: a referrer whose bytes do not match is
 //! an error and is never stored), its blobs, then its own referrers, under
-//! the pull's lease.
+//! the pull's lease. The push side is `referrers_push`.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -68,7 +68,7 @@ impl Referrer {
     }
 }
 
-/// Which referrers a pull fetches.
+/// Which referrers a pull fetches, or a push or copy sends.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ReferrersOptions {
@@ -89,7 +89,7 @@ impl ReferrersOptions {
         ReferrersOptions { artifact_types }
     }
 
-    fn accepts(&self, artifact_type: Option<&str>) -> bool {
+    pub(crate) fn accepts(&self, artifact_type: Option<&str>) -> bool {
         self.artifact_types.is_empty()
             || artifact_type.is_some_and(|t| self.artifact_types.iter().any(|w| w == t))
     }
@@ -171,7 +171,7 @@ impl Store {
 }
 
 /// Every stored referrer, by subject, each list ordered by digest.
-fn stored_referrers(content: &Content) -> Result<BTreeMap<Digest, Vec<Referrer>>> {
+pub(crate) fn stored_referrers(content: &Content) -> Result<BTreeMap<Digest, Vec<Referrer>>> {
     let mut digests = Vec::new();
     content.walk(
         &Filter::all().label(GC_BREF_CONTENT_SUBJECT, None),

@@ -252,7 +252,9 @@ pub fn challenge(data: &[u8]) {
 
 /// Archives (`crates/image/src/archive/load.rs`): the input is loaded as a
 /// tar (plain or gzip) into a fresh content store; what a successful load
-/// names is in the store, with the size its descriptor gives.
+/// names is in the store, with the size its descriptor gives, and so is
+/// every referrer it says it stored (the first byte's second bit asks for
+/// referrers).
 ///
 /// The fuzzer rarely gets a tar header's checksum right, so inputs whose
 /// first byte is odd are instead read as a list of entries (see
@@ -270,11 +272,26 @@ pub fn archive(data: &[u8]) {
     let dir = scratch_dir();
     let store = hoist_content::LocalStore::open(dir.path().join("content"))
         .expect("a fresh content store opens");
-    let Ok(loaded) =
-        hoist_image::load(&store, tar.as_slice(), &hoist_image::LoadOptions::default())
-    else {
+    let options = hoist_image::LoadOptions {
+        referrers: mode & 2 == 2,
+        ..hoist_image::LoadOptions::default()
+    };
+    let Ok(loaded) = hoist_image::load(&store, tar.as_slice(), &options) else {
         return;
     };
+    for referrer in &loaded.referrers {
+        let info = store.info(&referrer.digest).unwrap_or_else(|e| {
+            panic!(
+                "loaded referrer {} is not in the store: {e}",
+                referrer.digest
+            )
+        });
+        assert_eq!(
+            info.size, referrer.size,
+            "{}: stored size differs",
+            referrer.digest
+        );
+    }
     for image in &loaded.images {
         let target = &image.target;
         let info = store

@@ -6,6 +6,7 @@
 // Test code: helpers outside #[test] functions may unwrap too.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod archive_referrers;
 mod auth;
 mod faults;
 mod interop;
@@ -13,6 +14,7 @@ mod local;
 mod login;
 mod processes;
 mod referrers;
+mod referrers_push;
 mod registry;
 mod support;
 mod unpack;

@@ -149,14 +149,32 @@ pub struct PullArgs {
     /// Also fetch the referrers (signatures, SBOMs) of the index and of
     /// every manifest pulled, recursively: the registry's referrers API, or
     /// its `sha256-<hex>` fallback tag.
-    #[arg(long)]
-    pub referrers: bool,
-    /// Only referrers of this artifact type (repeatable).
-    #[arg(long = "artifact-type", value_name = "T", requires = "referrers")]
-    pub artifact_types: Vec<String>,
+    #[command(flatten)]
+    pub referrers: ReferrersArgs,
     /// Print nothing but errors.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// Whether a transfer takes the referrers (signatures, SBOMs) along.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ReferrersArgs {
+    /// Take the referrers (signatures, SBOMs, attestations) of the index
+    /// and of every manifest transferred along, recursively [default: off,
+    /// or `referrers` in the config file].
+    #[arg(long, conflicts_with = "no_referrers")]
+    pub referrers: bool,
+    /// Leave the referrers behind, whatever the config file says.
+    #[arg(long)]
+    pub no_referrers: bool,
+    /// Only referrers of this artifact type (repeatable; needs --referrers
+    /// or `referrers = true` in the config file).
+    #[arg(
+        long = "artifact-type",
+        value_name = "T",
+        conflicts_with = "no_referrers"
+    )]
+    pub artifact_types: Vec<String>,
 }
 
 /// `hoist push`.
@@ -169,6 +187,11 @@ pub struct PushArgs {
     /// index of exactly those.
     #[command(flatten)]
     pub platforms: PlatformArgs,
+    /// Also push the stored referrers of the index and of every manifest
+    /// pushed, recursively, after them; on a registry without the
+    /// referrers API, merge them into its `sha256-<hex>` fallback tags.
+    #[command(flatten)]
+    pub referrers: ReferrersArgs,
     /// Print nothing but errors.
     #[arg(short, long)]
     pub quiet: bool,
@@ -329,6 +352,14 @@ pub struct SaveArgs {
     /// The platforms to save [default: the host's].
     #[command(flatten)]
     pub platforms: PlatformArgs,
+    /// Also write the stored referrers (signatures, SBOMs) of every
+    /// manifest saved and of the index, recursively, each listed in
+    /// index.json as `oras copy -r --to-oci-layout` does.
+    #[arg(long)]
+    pub referrers: bool,
+    /// Only referrers of this artifact type (repeatable).
+    #[arg(long = "artifact-type", value_name = "T", requires = "referrers")]
+    pub artifact_types: Vec<String>,
 }
 
 /// `hoist load`.
@@ -343,6 +374,10 @@ pub struct LoadArgs {
     /// reference with a tag names the archive's one unnamed image.
     #[arg(long, value_name = "REF")]
     pub name: Option<String>,
+    /// Also store the referrers (signatures, SBOMs) the archive lists;
+    /// without it they are left out, and counted.
+    #[arg(long)]
+    pub referrers: bool,
     /// Print nothing but errors.
     #[arg(short, long)]
     pub quiet: bool,
@@ -355,6 +390,11 @@ pub struct ServeArgs {
     /// is printed on stdout.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:5000")]
     pub listen: String,
+    /// Pull what the store lacks through from this registry, store it and
+    /// serve it (a caching mirror). Repeatable: a request with containerd's
+    /// ?ns=HOST uses the upstream for HOST, one without ns the first.
+    #[arg(long, value_name = "REGISTRY[/PREFIX]")]
+    pub upstream: Vec<String>,
     /// Serve HTTPS with this certificate (PEM, the chain after it).
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -476,6 +516,10 @@ pub struct CopyArgs {
     /// The platforms to copy [default: the host's].
     #[command(flatten)]
     pub platforms: PlatformArgs,
+    /// Also copy the referrers of the index and of every manifest copied,
+    /// recursively.
+    #[command(flatten)]
+    pub referrers: ReferrersArgs,
     /// Print nothing but errors.
     #[arg(short, long)]
     pub quiet: bool,

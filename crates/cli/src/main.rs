@@ -8,6 +8,7 @@
 
 mod args;
 mod commands;
+mod config;
 mod context;
 mod diagnostic;
 mod exit;

@@ -76,8 +76,8 @@ mod select;
 mod store_io;
 
 pub use archive::{
-    ArchiveFormat, LoadOptions, Loaded, LoadedImage, SaveOptions, SaveSummary, SavedImage, load,
-    load_dir, save,
+    ArchiveFormat, LoadOptions, Loaded, LoadedImage, ReferrerSelection, SaveOptions, SaveSummary,
+    SavedImage, load, load_dir, save,
 };
 pub use assemble::{AssembleOptions, Assembled, assemble};
 pub use check::{CheckReport, check_all, check_platform};

@@ -57,6 +57,16 @@ impl MetaWriter {
         }
     }
 
+    /// The ingest's data file opened read-only, for a reader that follows
+    /// the download (see [`LocalWriter::data_reader`]): unverified bytes
+    /// until the commit.
+    ///
+    /// # Errors
+    /// I/O errors opening the file.
+    pub fn data_reader(&self) -> Result<std::fs::File> {
+        Ok(self.inner.data_reader()?)
+    }
+
     fn commit_inner(
         mut self,
         size: u64,

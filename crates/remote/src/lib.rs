@@ -59,6 +59,7 @@ mod manifest;
 pub mod media_type;
 mod reference;
 mod referrers;
+mod referrers_tag;
 mod source;
 mod tls;
 mod transport;
@@ -79,9 +80,10 @@ pub use hosts::{
     Capabilities, Endpoint, HostConfig, SchemePolicy, TlsSettings, host_config, is_loopback,
     parse_hosts_toml,
 };
-pub use manifest::{Manifest, ManifestTarget};
+pub use manifest::{Manifest, ManifestTarget, PushedManifest};
 pub use reference::{DOCKER_HUB, DOCKER_HUB_API_HOST, Reference, Repository};
-pub use referrers::{Referrers, ReferrersSource, fallback_tag};
+pub use referrers::{MAX_REFERRERS_PAGES, Referrers, ReferrersSource, fallback_tag};
+pub use referrers_tag::{FALLBACK_TAG_ATTEMPTS, FallbackTagUpdate};
 pub use source::{BlobRead, BlobSource, BytesSource, FileSource};
 pub use transport::RetryPolicy;
 pub use upload::{BlobPushed, PushBlobOptions, UploadMode};

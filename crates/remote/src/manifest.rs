@@ -23,6 +23,18 @@ pub struct Manifest {
     pub bytes: Bytes,
 }
 
+/// What a registry answered to a manifest push.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PushedManifest {
+    /// Media type, digest and size of what was pushed.
+    pub descriptor: Descriptor,
+    /// The `OCI-Subject` header of the answer: a registry with the referrers
+    /// API sends it when the manifest had a `subject` it indexed, so the
+    /// pusher need not maintain the fallback tag.
+    pub oci_subject: Option<Digest>,
+}
+
 /// Where a manifest is pushed: by digest (children of an index) or by tag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ManifestTarget<'a> {
@@ -232,6 +244,24 @@ impl Client {
         media_type: &str,
         bytes: Bytes,
     ) -> Result<Descriptor> {
+        Ok(self
+            .put_manifest_answered(repository, target, media_type, bytes)
+            .await?
+            .descriptor)
+    }
+
+    /// [`Client::put_manifest`], also returning what the answer says about
+    /// the referrers API (its `OCI-Subject` header).
+    ///
+    /// # Errors
+    /// As [`Client::put_manifest`].
+    pub async fn put_manifest_answered(
+        &self,
+        repository: &Repository,
+        target: ManifestTarget<'_>,
+        media_type: &str,
+        bytes: Bytes,
+    ) -> Result<PushedManifest> {
         let digest = Digest::sha256_of(&bytes);
         let selector = match target {
             ManifestTarget::Digest => digest.to_string(),
@@ -279,7 +309,11 @@ impl Client {
                 format!("{context}: the registry stored it as {announced}"),
             ));
         }
-        Ok(Descriptor::new(media_type, digest, size))
+        let oci_subject = header(&response, "oci-subject").and_then(|d| d.parse::<Digest>().ok());
+        Ok(PushedManifest {
+            descriptor: Descriptor::new(media_type, digest, size),
+            oci_subject,
+        })
     }
 }
 

@@ -5,6 +5,7 @@
 
 use std::collections::HashSet;
 use std::io::Read;
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -22,16 +23,21 @@ use crate::blob_body::blob_body;
 use crate::logged_body::{LoggedBody, RemoteAddr};
 use crate::names::{Catalog, Served};
 use crate::routes::{self, Page, Query, Reference, Route};
+use crate::upstream::PullThrough;
 
 const API_VERSION: &str = "registry/2.0";
-const DIGEST_HEADER: &str = "docker-content-digest";
+pub(crate) const DIGEST_HEADER: &str = "docker-content-digest";
 
 pub(crate) type Body = UnsyncBoxBody<Bytes, std::io::Error>;
 
 /// Answers one request and wraps the body so that it is logged when done.
-pub(crate) async fn handle<B>(store: Store, request: Request<B>) -> Response<LoggedBody> {
+pub(crate) async fn handle<B>(
+    store: Store,
+    upstream: Option<Arc<PullThrough>>,
+    request: Request<B>,
+) -> Response<LoggedBody> {
     let started = Instant::now();
-    let response = match answer(store, &request).await {
+    let response = match answer(store, upstream, &request).await {
         Ok(response) => response,
         Err(error) => error_response(&error),
     };
@@ -71,7 +77,11 @@ fn logged<B>(
     })
 }
 
-async fn answer<B>(store: Store, request: &Request<B>) -> Result<Response<Body>, ApiError> {
+async fn answer<B>(
+    store: Store,
+    upstream: Option<Arc<PullThrough>>,
+    request: &Request<B>,
+) -> Result<Response<Body>, ApiError> {
     let method = request.method();
     if method != Method::GET && method != Method::HEAD {
         return Err(ApiError::unsupported(method.as_str()));
@@ -84,7 +94,16 @@ async fn answer<B>(store: Store, request: &Request<B>) -> Result<Response<Body>,
         Route::Tags { name, .. } => tags(store, &name, &query).await,
         Route::Manifest { name, reference } => {
             let accepts_index = accepts_index(request.headers().get_all(header::ACCEPT));
-            manifest(store, name, reference, query, accepts_index).await
+            let ns = query.ns.clone();
+            let found =
+                manifest(store, name.clone(), reference.clone(), query, accepts_index).await;
+            match upstream {
+                Some(pull) => {
+                    pull.manifest_or(found, &name, &reference, ns.as_deref(), accepts_index)
+                        .await
+                }
+                None => found,
+            }
         }
         Route::Blob { name, digest } => {
             let range = request
@@ -92,7 +111,15 @@ async fn answer<B>(store: Store, request: &Request<B>) -> Result<Response<Body>,
                 .get(header::RANGE)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
-            blob(store, name, digest, query, range).await
+            let ns = query.ns.clone();
+            let found = blob(store, name.clone(), digest.clone(), query, range.clone()).await;
+            match upstream {
+                Some(pull) => {
+                    pull.blob_or(found, &name, &digest, ns.as_deref(), range.as_deref())
+                        .await
+                }
+                None => found,
+            }
         }
         Route::Referrers { name, digest } => {
             crate::referrers::referrers(store, name, digest, query).await
@@ -255,12 +282,24 @@ async fn manifest(
         Ok((descriptor, raw))
     })
     .await?;
+    manifest_response(&descriptor, Bytes::from(raw))
+}
+
+/// A manifest's bytes as the answer to a `GET`.
+pub(crate) fn manifest_response(
+    descriptor: &Descriptor,
+    raw: Bytes,
+) -> Result<Response<Body>, ApiError> {
     let mut response = Response::builder()
         .status(StatusCode::OK)
         .header(header::CONTENT_TYPE, &descriptor.media_type)
         .header(header::CONTENT_LENGTH, raw.len())
         .header(DIGEST_HEADER, descriptor.digest.as_str())
-        .body(full(raw))
+        .body(
+            Full::new(raw)
+                .map_err(|never| match never {})
+                .boxed_unsync(),
+        )
         .map_err(|e| ApiError::internal(e.to_string()))?;
     response
         .headers_mut()
@@ -271,7 +310,11 @@ async fn manifest(
 /// For a client that cannot read an index: the manifest it lists for this
 /// machine's platform, as registries answer Docker schema 2 clients. Only
 /// for tags: a digest names exact bytes, so it is always served as is.
-fn host_manifest(store: &Store, name: &str, index: Descriptor) -> Result<Descriptor, ApiError> {
+pub(crate) fn host_manifest(
+    store: &Store,
+    name: &str,
+    index: Descriptor,
+) -> Result<Descriptor, ApiError> {
     let content = store.namespace_handle().content(None);
     let image = hoist::image::Image::new(name.to_owned(), index);
     hoist::image::select_manifest(&content, &image, &hoist::platform::host())
@@ -346,7 +389,7 @@ pub(crate) fn read_document(
 }
 
 /// Opens a blob of the namespace; `None` when it holds no such blob.
-fn open(store: &Store, digest: &Digest) -> Result<Option<BlobReader>, ApiError> {
+pub(crate) fn open(store: &Store, digest: &Digest) -> Result<Option<BlobReader>, ApiError> {
     match store.namespace_handle().content(None).reader(digest) {
         Ok(reader) => Ok(Some(reader)),
         Err(error) if error.is_not_found() => Ok(None),
@@ -368,13 +411,22 @@ async fn blob(
         open(&store, &wanted)?.ok_or_else(|| ApiError::blob_unknown(wanted.as_str()))
     })
     .await?;
+    blob_response(reader, &digest, range.as_deref())
+}
+
+/// A stored blob (or the `range` of it asked for) as the answer to a `GET`.
+pub(crate) fn blob_response(
+    reader: BlobReader,
+    digest: &Digest,
+    range: Option<&str>,
+) -> Result<Response<Body>, ApiError> {
     let size = reader.size();
     let builder = Response::builder()
         .header(header::CONTENT_TYPE, "application/octet-stream")
         .header(header::ACCEPT_RANGES, "bytes")
         .header(DIGEST_HEADER, digest.as_str())
-        .header(header::ETAG, etag(&digest));
-    let response = match range.as_deref().and_then(parse_range) {
+        .header(header::ETAG, etag(digest));
+    let response = match range.and_then(parse_range) {
         None => builder
             .status(StatusCode::OK)
             .header(header::CONTENT_LENGTH, size)
@@ -400,7 +452,7 @@ async fn blob(
 /// Some(last))` for `N-M`, `(Some(first), None)` for `N-`, `(None,
 /// Some(k))` for the suffix `-k`. `None` for anything else (several ranges,
 /// other units), which is answered with the whole blob, as RFC 9110 allows.
-fn parse_range(header: &str) -> Option<(Option<u64>, Option<u64>)> {
+pub(crate) fn parse_range(header: &str) -> Option<(Option<u64>, Option<u64>)> {
     let spec = header.trim().strip_prefix("bytes=")?;
     if spec.contains(',') {
         return None;
@@ -423,7 +475,7 @@ fn parse_range(header: &str) -> Option<(Option<u64>, Option<u64>)> {
 
 /// The half-open byte span a parsed range asks of a blob of `size` bytes;
 /// `None` when no byte of it exists (answered 416).
-fn satisfiable(first: Option<u64>, last: Option<u64>, size: u64) -> Option<(u64, u64)> {
+pub(crate) fn satisfiable(first: Option<u64>, last: Option<u64>, size: u64) -> Option<(u64, u64)> {
     match (first, last) {
         (Some(first), _) if first >= size => None,
         (Some(first), Some(last)) => Some((first, last.saturating_add(1).min(size))),
@@ -434,7 +486,7 @@ fn satisfiable(first: Option<u64>, last: Option<u64>, size: u64) -> Option<(u64,
     }
 }
 
-fn etag(digest: &Digest) -> HeaderValue {
+pub(crate) fn etag(digest: &Digest) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{digest}\"")).unwrap_or(HeaderValue::from_static("\"\""))
 }
 

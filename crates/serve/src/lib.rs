@@ -9,10 +9,15 @@
 //! file ([`ServeOptions::htpasswd`]). Every write method is refused with
 //! the spec's `UNSUPPORTED` error.
 //!
-//! It is not a registry to push to, a pull-through cache or a token-auth
-//! server: it listens on loopback by default and serves what the store's
-//! namespace names, nothing else. How stored names map to the names
-//! clients ask for is in [`names`].
+//! With [`ServeOptions::upstream`] it is also a caching mirror: what the
+//! store lacks is pulled through from an upstream registry, stored (under
+//! a lease, tags named as `hoist pull` names them) and streamed to the
+//! client while it arrives, one upstream download per blob however many
+//! clients ask ([`Upstream`] says how requests choose an upstream).
+//!
+//! It is not a registry to push to or a token-auth server: it listens on
+//! loopback by default. How stored names map to the names clients ask for
+//! is in [`names`].
 //!
 //! ```no_run
 //! use hoist::{Store, StoreOptions};
@@ -33,6 +38,7 @@
 mod api_error;
 mod basic_auth;
 mod blob_body;
+mod blob_flight;
 mod chunk_pool;
 mod error;
 mod handlers;
@@ -42,7 +48,9 @@ mod options;
 mod referrers;
 mod routes;
 mod server;
+mod single_flight;
 mod tls;
+mod upstream;
 
 pub use error::{Error, ErrorKind, Result};
 pub use options::{
@@ -51,3 +59,4 @@ pub use options::{
 };
 pub use server::{ServerHandle, serve};
 pub use tls::TlsFiles;
+pub use upstream::Upstream;

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::tls::TlsFiles;
+use crate::upstream::Upstream;
 
 /// Loopback, port 5000: the port registries conventionally use, reachable
 /// only from this machine until the caller says otherwise.
@@ -42,6 +43,10 @@ pub struct ServeOptions {
     /// Require Basic credentials of a user of this htpasswd file (bcrypt
     /// entries); refused without `tls` unless listening on loopback.
     pub htpasswd: Option<PathBuf>,
+    /// Registries to pull through what the store lacks (none by default):
+    /// a request with `?ns=HOST` uses the upstream for HOST, one without
+    /// uses the first. See [`Upstream`].
+    pub upstreams: Vec<Upstream>,
 }
 
 impl Default for ServeOptions {
@@ -53,6 +58,7 @@ impl Default for ServeOptions {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             tls: None,
             htpasswd: None,
+            upstreams: Vec::new(),
         }
     }
 }
@@ -61,6 +67,13 @@ impl ServeOptions {
     /// Listens on `address` instead of [`DEFAULT_LISTEN`].
     pub fn listen(mut self, address: SocketAddr) -> ServeOptions {
         self.listen = address;
+        self
+    }
+
+    /// Also pulls through `upstream` what the store lacks (repeatable; the
+    /// first is the one for requests without `ns`).
+    pub fn upstream(mut self, upstream: Upstream) -> ServeOptions {
+        self.upstreams.push(upstream);
         self
     }
 

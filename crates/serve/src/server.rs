@@ -20,6 +20,7 @@ use crate::handlers;
 use crate::logged_body::RemoteAddr;
 use crate::options::ServeOptions;
 use crate::tls;
+use crate::upstream::PullThrough;
 
 /// A running server: its address, and the way to stop it. Dropping the
 /// handle stops the server too, without waiting for it.
@@ -72,6 +73,7 @@ pub async fn serve(store: Store, options: ServeOptions) -> Result<ServerHandle> 
         });
     }
     let guards = Guards::load(&options)?;
+    let pull_through = PullThrough::start(&store, &options.upstreams)?;
     let listener = TcpListener::bind(options.listen)
         .await
         .map_err(|source| Error::Bind {
@@ -84,7 +86,14 @@ pub async fn serve(store: Store, options: ServeOptions) -> Result<ServerHandle> 
     })?;
     let (stop, stopped) = watch::channel(false);
     let https = guards.tls.is_some();
-    let accept_loop = tokio::spawn(accept_loop(listener, store, options, guards, stopped));
+    let accept_loop = tokio::spawn(accept_loop(
+        listener,
+        store,
+        pull_through,
+        options,
+        guards,
+        stopped,
+    ));
     tracing::info!(target: "hoist_serve", %local_addr, https, "serving the store as a registry");
     Ok(ServerHandle {
         local_addr,
@@ -129,6 +138,7 @@ impl Guards {
 async fn accept_loop(
     listener: TcpListener,
     store: Store,
+    pull_through: Option<Arc<PullThrough>>,
     options: ServeOptions,
     guards: Guards,
     mut stopped: watch::Receiver<bool>,
@@ -157,9 +167,13 @@ async fn accept_loop(
             },
             _ = stopped.changed() => return,
         };
-        let store = store.clone();
+        let answering = Answering {
+            store: store.clone(),
+            pull_through: pull_through.clone(),
+            auth: guards.auth.clone(),
+        };
+        let tls = guards.tls.clone();
         let stopped = stopped.clone();
-        let guards = guards.clone();
         let header_read_timeout = options.header_read_timeout;
         let max_header_bytes = options.max_header_bytes;
         tokio::spawn(async move {
@@ -168,15 +182,13 @@ async fn accept_loop(
                 header_read_timeout,
                 max_header_bytes,
             };
-            let Some(acceptor) = guards.tls.clone() else {
-                return connection(stream, peer, store, guards.auth, limits, stopped).await;
+            let Some(acceptor) = tls else {
+                return connection(stream, peer, answering, limits, stopped).await;
             };
             // The handshake gets the head's time limit: a client that
             // connects and says nothing holds its slot no longer.
             match tokio::time::timeout(header_read_timeout, acceptor.accept(stream)).await {
-                Ok(Ok(stream)) => {
-                    connection(stream, peer, store, guards.auth, limits, stopped).await
-                }
+                Ok(Ok(stream)) => connection(stream, peer, answering, limits, stopped).await,
                 Ok(Err(error)) => {
                     tracing::debug!(target: "hoist_serve", %peer, %error, "TLS handshake failed");
                 }
@@ -186,6 +198,14 @@ async fn accept_loop(
             }
         });
     }
+}
+
+/// What answers the requests of a connection.
+#[derive(Clone)]
+struct Answering {
+    store: Store,
+    pull_through: Option<Arc<PullThrough>>,
+    auth: Option<BasicAuth>,
 }
 
 #[derive(Clone, Copy)]
@@ -199,16 +219,18 @@ struct Limits {
 async fn connection<I>(
     io: I,
     peer: SocketAddr,
-    store: Store,
-    auth: Option<BasicAuth>,
+    answering: Answering,
     limits: Limits,
     mut stopped: watch::Receiver<bool>,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let service = service_fn(move |mut request| {
-        let store = store.clone();
-        let auth = auth.clone();
+        let Answering {
+            store,
+            pull_through,
+            auth,
+        } = answering.clone();
         request.extensions_mut().insert(RemoteAddr(peer));
         async move {
             if let Some(auth) = &auth
@@ -216,7 +238,7 @@ async fn connection<I>(
             {
                 return Ok::<_, std::convert::Infallible>(handlers::refuse(&request, &refusal));
             }
-            Ok(handlers::handle(store, request).await)
+            Ok(handlers::handle(store, pull_through, request).await)
         }
     });
     let connection = http1::Builder::new()

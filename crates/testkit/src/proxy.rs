@@ -71,6 +71,25 @@ pub enum FaultKind {
         /// The body.
         body: Vec<u8>,
     },
+    /// Answer with this status, these headers and this body without asking
+    /// the upstream: a page of a paged referrers list (`Link`), or a
+    /// manifest `PUT` that is acknowledged but never stored (a lost update).
+    Reply {
+        /// The HTTP status code.
+        code: u16,
+        /// Headers, in order.
+        headers: Vec<(String, String)>,
+        /// The body.
+        body: Vec<u8>,
+    },
+    /// Forward to the upstream and add this header to its answer (an
+    /// `OCI-Subject` a registry with the referrers API sends).
+    AddHeader {
+        /// The header's name.
+        name: String,
+        /// Its value.
+        value: String,
+    },
 }
 
 /// Which requests a fault applies to.
@@ -83,6 +102,9 @@ pub enum FaultOn {
     UploadCommit,
     /// `GET` of `/referrers/<digest>` (any query): the referrers API.
     Referrers,
+    /// `PUT` of `/manifests/<digest or tag>`: a manifest push (the fault's
+    /// `digest` is the selector, a tag such as `sha256-<hex>` included).
+    ManifestPut,
 }
 
 /// A fault for the requests of one digest, applied to the next `times` of
@@ -125,6 +147,12 @@ impl Fault {
     /// Applies it to referrers-API requests about the digest instead.
     pub fn on_referrers(mut self) -> Fault {
         self.on = FaultOn::Referrers;
+        self
+    }
+
+    /// Applies it to manifest pushes to the digest or tag instead.
+    pub fn on_manifest_put(mut self) -> Fault {
+        self.on = FaultOn::ManifestPut;
         self
     }
 }
@@ -262,6 +290,9 @@ fn take_fault(state: &ProxyState, method: &str, target: &str) -> Option<FaultKin
                 FaultOn::Referrers => {
                     method == "GET" && path.ends_with(&format!("/referrers/{}", f.digest))
                 }
+                FaultOn::ManifestPut => {
+                    method == "PUT" && path.ends_with(&format!("/manifests/{}", f.digest))
+                }
             }
     })?;
     fault.times -= 1;
@@ -320,6 +351,19 @@ async fn forward(mut client: TcpStream, upstream: &str, state: &ProxyState) -> s
         )
         .await;
     }
+    if let Some(FaultKind::Reply {
+        code,
+        headers,
+        body,
+    }) = &fault
+    {
+        let _ = http1::drain_body(&mut client, &head, body_start.len()).await;
+        let headers: Vec<(&str, String)> = headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.clone()))
+            .collect();
+        return http1::write_response(&mut client, *code, &headers, body).await;
+    }
     if let Some(FaultKind::Redirect { to }) = &fault {
         return http1::write_response(
             &mut client,
@@ -348,8 +392,12 @@ async fn forward(mut client: TcpStream, upstream: &str, state: &ProxyState) -> s
         return Ok(());
     };
     let status_line = format!("HTTP/1.1 {} Proxied", response.status);
+    let mut response_headers = response.headers.clone();
+    if let Some(FaultKind::AddHeader { name, value }) = &fault {
+        response_headers.push((name.clone(), value.clone()));
+    }
     client_write
-        .write_all(&http1::encode_head(&status_line, &response.headers))
+        .write_all(&http1::encode_head(&status_line, &response_headers))
         .await?;
     let fault = fault.filter(|_| matches!(response.status, 200 | 206));
     let mut sent: u64 = 0;

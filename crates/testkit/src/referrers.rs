@@ -5,9 +5,10 @@
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
+use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::fixtures::{FixtureBlob, oci};
+use crate::fixtures::{Fixture, FixtureBlob, oci};
 
 /// The media type of the empty config artifacts use (`{}`).
 pub const EMPTY_CONFIG: &str = "application/vnd.oci.empty.v1+json";
@@ -87,6 +88,40 @@ pub fn fallback_index(artifacts: &[&FixtureArtifact]) -> FixtureBlob {
         "manifests": artifacts.iter().map(|a| a.entry()).collect::<Vec<_>>(),
     });
     FixtureBlob::new(oci::INDEX, serde_json::to_vec(&index).unwrap_or_default())
+}
+
+/// Writes `fixture` as an OCI layout in `dir` (its index named `tag`) with
+/// `artifacts` laid out as `oras copy -r --to-oci-layout` writes referrers
+/// (oras-go's OCI store): their blobs under `blobs/sha256/`, and each
+/// artifact manifest an `index.json` entry of its own, without a name,
+/// carrying its `artifactType` and annotations.
+///
+/// # Errors
+/// When a file cannot be read or written.
+pub fn write_oras_layout(
+    dir: &Path,
+    fixture: &Fixture,
+    tag: &str,
+    artifacts: &[&FixtureArtifact],
+) -> Result<()> {
+    fixture.write_oci_layout(dir, tag)?;
+    let blobs = dir.join("blobs/sha256");
+    for artifact in artifacts {
+        for blob in [&artifact.config, &artifact.payload, &artifact.manifest] {
+            let path = blobs.join(blob.digest.trim_start_matches("sha256:"));
+            std::fs::write(&path, &blob.bytes).map_err(|e| Error::io("writing", &path, e))?;
+        }
+    }
+    let path = dir.join("index.json");
+    let raw = std::fs::read(&path).map_err(|e| Error::io("reading", &path, e))?;
+    let mut index: serde_json::Value = serde_json::from_slice(&raw)
+        .map_err(|e| Error::Other(format!("{}: {e}", path.display())))?;
+    if let Some(manifests) = index["manifests"].as_array_mut() {
+        manifests.extend(artifacts.iter().map(|a| a.entry()));
+    }
+    let bytes = serde_json::to_vec(&index)
+        .map_err(|e| Error::Other(format!("serializing {}: {e}", path.display())))?;
+    std::fs::write(&path, bytes).map_err(|e| Error::io("writing", &path, e))
 }
 
 /// Uploads `blob` to `repository` on the plain-HTTP registry `host`

@@ -11,7 +11,8 @@ use crate::exit::UsageError;
 use crate::inputs::{image_name, parse_reference, platform_choice};
 use crate::output::{print_line, rfc3339, size};
 
-/// `hoist save -o FILE REF... [--platform P]... [--all-platforms]`: the
+/// `hoist save -o FILE REF... [--platform P]... [--all-platforms]
+/// [--referrers [--artifact-type T]...]`: the
 /// archive is written to a temporary file beside FILE and renamed over it
 /// only when complete, so a failed save leaves no half archive.
 ///
@@ -30,10 +31,16 @@ pub fn save(context: &Context, args: &SaveArgs) -> anyhow::Result<()> {
     }
     let store = context.open_store()?;
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let referrers = args
+        .referrers
+        .then(|| hoist::ReferrersOptions::of_types(args.artifact_types.clone()));
+    let save = |out: &mut dyn std::io::Write| {
+        store.save_with_referrers(&refs, &platforms, referrers.as_ref(), out)
+    };
     let summary = if args.output.as_os_str() == "-" {
         let stdout = std::io::stdout().lock();
         let mut out = std::io::BufWriter::new(stdout);
-        let summary = store.save(&refs, &platforms, &mut out)?;
+        let summary = save(&mut out)?;
         out.flush().context("writing the archive to stdout")?;
         summary
     } else {
@@ -47,7 +54,7 @@ pub fn save(context: &Context, args: &SaveArgs) -> anyhow::Result<()> {
             .tempfile_in(dir)
             .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
         let mut out = std::io::BufWriter::new(temp);
-        let summary = store.save(&refs, &platforms, &mut out)?;
+        let summary = save(&mut out)?;
         let temp = out
             .into_inner()
             .map_err(|e| e.into_error())
@@ -69,16 +76,35 @@ pub fn save(context: &Context, args: &SaveArgs) -> anyhow::Result<()> {
             .with_context(|| format!("writing {}", path.display()))?;
         summary
     };
+    let with_referrers = if args.referrers {
+        format!(" and {} referrer(s)", summary.referrers.len())
+    } else {
+        String::new()
+    };
     eprintln!(
-        "saved {} image(s), {} blobs, {}",
+        "saved {} image(s){with_referrers}, {} blobs, {}",
         summary.images.len(),
         summary.blobs,
         size(summary.blob_bytes)
     );
+    if !summary.referrers_left_behind.is_empty() {
+        eprintln!(
+            "warning: left behind {} referrer(s) of the original index ({}): they describe \
+             the index with every platform, and the archive holds one reduced to the \
+             platforms saved (--all-platforms keeps them)",
+            summary.referrers_left_behind.len(),
+            summary
+                .referrers_left_behind
+                .iter()
+                .map(|r| r.digest.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     Ok(())
 }
 
-/// `hoist load -i FILE [--name REF] [-q]`: prints each name loaded, and
+/// `hoist load -i FILE [--name REF] [--referrers] [-q]`: prints each name loaded, and
 /// says which images the archive left unnamed, how to name them, and until
 /// when their content is held.
 ///
@@ -92,16 +118,44 @@ pub fn load(context: &Context, args: &LoadArgs) -> anyhow::Result<()> {
         anyhow::bail!("cannot load {}: no such file", path.display());
     }
     let store = context.open_store()?;
+    let options = hoist::ArchiveLoadOptions::new()
+        .name(name.as_deref())
+        .referrers(args.referrers);
     let report = store
-        .load_path(path, name.as_deref())
+        .load_path_with(path, &options)
         .with_context(|| format!("loading {}", path.display()))?;
+    let loaded = &report.loaded;
     if !args.quiet {
         eprintln!(
             "loaded {} blobs from {} ({} already here)",
-            report.loaded.blobs,
+            loaded.blobs,
             path.display(),
-            report.loaded.blobs_present
+            loaded.blobs_present
         );
+        if !loaded.referrers.is_empty() {
+            eprintln!(
+                "stored {} referrer(s) (signatures, SBOMs): `hoist image referrers IMAGE` lists them",
+                loaded.referrers.len()
+            );
+        }
+        if loaded.referrers_skipped > 0 {
+            eprintln!(
+                "skipped {} referrer(s) (signatures, SBOMs) the archive lists; load with --referrers to store them",
+                loaded.referrers_skipped
+            );
+        }
+        if !loaded.referrers_without_subject.is_empty() {
+            eprintln!(
+                "left out {} referrer(s) whose subject is neither in the archive nor in the store: {}",
+                loaded.referrers_without_subject.len(),
+                loaded
+                    .referrers_without_subject
+                    .iter()
+                    .map(|r| r.digest.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
     }
     for name in &report.names {
         print_line(&format!("Loaded image: {name}"))?;

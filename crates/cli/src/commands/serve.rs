@@ -1,13 +1,14 @@
-//! `hoist serve [--listen ADDR] [--tls-cert FILE --tls-key FILE]
-//! [--htpasswd FILE] [--format text|json]`: the namespace's images as a
-//! read-only registry until SIGINT or SIGTERM; one access-log line per
-//! request on stderr.
+//! `hoist serve [--listen ADDR] [--upstream REGISTRY[/PREFIX]]...
+//! [--tls-cert FILE --tls-key FILE] [--htpasswd FILE] [--format
+//! text|json]`: the namespace's images as a read-only registry (pulling
+//! through from the upstreams what it lacks) until SIGINT or SIGTERM; one
+//! access-log line per request on stderr.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
 
 use anyhow::Context as _;
-use hoist_serve::{ServeOptions, TlsFiles};
+use hoist_serve::{ServeOptions, TlsFiles, Upstream};
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::args::{LogFormat, ServeArgs};
@@ -27,6 +28,12 @@ pub fn run(context: &Context, args: &ServeArgs) -> anyhow::Result<()> {
         ))
     })?;
     let mut options = ServeOptions::default().listen(listen);
+    for upstream in &args.upstream {
+        let parsed = upstream
+            .parse::<Upstream>()
+            .map_err(|e| UsageError(format!("invalid --upstream: {e}")))?;
+        options = options.upstream(parsed);
+    }
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         options = options.tls(TlsFiles::new(cert, key));
     }

@@ -6,12 +6,42 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use hoist::{PullOptions, PushOptions, PushReport, ReferrersOptions};
 
-use crate::args::{CopyArgs, PullArgs, PushArgs};
+use crate::args::{CopyArgs, PullArgs, PushArgs, ReferrersArgs};
+use crate::config;
 use crate::context::Context;
 use crate::diagnostic::{note_image, note_registry};
+use crate::exit::UsageError;
 use crate::inputs::{parse_reference, platform_choice};
 use crate::output::{print_line, size};
 use crate::progress::Progress;
+
+/// The referrers a transfer takes along: the flags, else the config file's
+/// `[transfer] referrers`; `--no-referrers` wins over both.
+///
+/// # Errors
+/// A bad config file, or `--artifact-type` with referrers off (exit 2).
+fn referrers_choice(args: &ReferrersArgs) -> anyhow::Result<Option<ReferrersOptions>> {
+    // Read even when the flags decide: a broken config file is reported by
+    // every transfer, not only by those that happen to need it.
+    let config = config::load()?;
+    if args.no_referrers {
+        return Ok(None);
+    }
+    if args.referrers || config.transfer.referrers {
+        return Ok(Some(ReferrersOptions::of_types(
+            args.artifact_types.clone(),
+        )));
+    }
+    if !args.artifact_types.is_empty() {
+        return Err(UsageError(
+            "--artifact-type needs --referrers (or `referrers = true` under [transfer] in the \
+             config file)"
+                .to_owned(),
+        )
+        .into());
+    }
+    Ok(None)
+}
 
 /// `hoist pull REF [--platform P]... [--all-platforms] [-q]`.
 ///
@@ -21,15 +51,14 @@ use crate::progress::Progress;
 pub fn pull(context: &Context, args: &PullArgs) -> anyhow::Result<()> {
     let reference = parse_reference(&args.reference)?;
     let choice = platform_choice(&args.platforms)?;
+    let referrers = referrers_choice(&args.referrers)?;
     note_registry(reference.registry());
     let progress = Arc::new(Progress::new(args.quiet));
     let platforms = choice.or_host("pulling", |text| progress.note(text));
     let store = context.open_store()?;
     let runtime = context.runtime()?;
     let mut options = PullOptions::new(platforms);
-    if args.referrers {
-        options = options.with_referrers(ReferrersOptions::of_types(args.artifact_types.clone()));
-    }
+    options.referrers = referrers;
     let name = reference.to_string();
     let report = runtime
         .block_on(store.pull(&name, &options, progress.clone()))
@@ -45,7 +74,7 @@ pub fn pull(context: &Context, args: &PullArgs) -> anyhow::Result<()> {
         size(report.bytes_downloaded),
         report.blobs_present
     ));
-    if args.referrers {
+    if options.referrers.is_some() {
         progress.note(&format!("{} referrers fetched", report.referrers.len()));
     }
     print_line(&report.name)
@@ -60,6 +89,7 @@ pub fn pull(context: &Context, args: &PullArgs) -> anyhow::Result<()> {
 pub fn push(context: &Context, args: &PushArgs) -> anyhow::Result<()> {
     let reference = parse_reference(&args.reference)?;
     let choice = platform_choice(&args.platforms)?;
+    let referrers = referrers_choice(&args.referrers)?;
     note_registry(reference.registry());
     let progress = Arc::new(Progress::new(args.quiet));
     let platforms = choice.or_host("pushing", |text| progress.note(text));
@@ -71,10 +101,12 @@ pub fn push(context: &Context, args: &PushArgs) -> anyhow::Result<()> {
     // digest and, for an index, list exactly the pushed platforms.
     let mut options = PushOptions::new(platforms);
     options.no_read_back = args.no_verify;
+    options.referrers = referrers;
+    let with_referrers = options.referrers.is_some();
     let report = runtime
         .block_on(store.push(&name, None, &options, progress.clone()))
         .with_context(|| format!("pushing {name}"))?;
-    finish_push(&progress, &report);
+    finish_push(&progress, &report, with_referrers);
     print_line(&format!("{}@{}", report.reference, report.digest))
 }
 
@@ -86,24 +118,28 @@ pub fn copy(context: &Context, args: &CopyArgs) -> anyhow::Result<()> {
     let source = parse_reference(&args.source)?;
     let destination = parse_reference(&args.destination)?;
     let choice = platform_choice(&args.platforms)?;
+    let referrers = referrers_choice(&args.referrers)?;
     note_registry(destination.registry());
     let progress = Arc::new(Progress::new(args.quiet));
     let platforms = choice.or_host("copying", |text| progress.note(text));
     let store = context.open_store()?;
     let runtime = context.runtime()?;
+    let mut options = PushOptions::new(platforms);
+    options.referrers = referrers;
+    let with_referrers = options.referrers.is_some();
     let report = runtime
         .block_on(store.copy(
             &source.to_string(),
             &destination.to_string(),
-            &PushOptions::new(platforms),
+            &options,
             progress.clone(),
         ))
         .with_context(|| format!("copying {source} to {destination}"))?;
-    finish_push(&progress, &report);
+    finish_push(&progress, &report, with_referrers);
     print_line(&format!("{}@{}", report.reference, report.digest))
 }
 
-fn finish_push(progress: &Progress, report: &PushReport) {
+fn finish_push(progress: &Progress, report: &PushReport, with_referrers: bool) {
     progress.finish(report.bytes_uploaded);
     let pushed: Vec<String> = report.pushed.iter().map(ToString::to_string).collect();
     let mut line = format!(
@@ -121,4 +157,36 @@ fn finish_push(progress: &Progress, report: &PushReport) {
         line.push_str(&format!("; left out: {}", left.join(", ")));
     }
     progress.note(&line);
+    if with_referrers {
+        let mut line = format!("{} referrers pushed", report.referrers.len());
+        if !report.fallback_tags.is_empty() {
+            line.push_str(&format!(
+                "; the registry has no referrers API, so they are listed in the tags {}",
+                report.fallback_tags.join(", ")
+            ));
+        }
+        progress.note(&line);
+    }
+    // A warning, even with -q: signatures the user may count on stayed behind.
+    if !report.referrers_left_behind.is_empty() {
+        let left: Vec<String> = report
+            .referrers_left_behind
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} ({})",
+                    r.descriptor.digest,
+                    r.artifact_type().unwrap_or("no artifact type")
+                )
+            })
+            .collect();
+        eprintln!(
+            "hoist: warning: {} referrers of the image's index were not pushed: the reduced \
+             push wrote a new index ({}), which they do not describe, and hoist does not \
+             re-sign: {}",
+            left.len(),
+            report.digest,
+            left.join(", ")
+        );
+    }
 }

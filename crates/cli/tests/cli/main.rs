@@ -6,6 +6,7 @@
 // test's failure.
 #![allow(clippy::unwrap_used)]
 
+mod archive_referrers;
 mod completion;
 mod defaults;
 mod fsck;
@@ -17,6 +18,7 @@ mod remote;
 mod scenarios;
 mod serve;
 mod serve_edge;
+mod serve_upstream;
 mod support;
 mod terminal;
 mod tls;

@@ -47,7 +47,8 @@ impl Env {
     }
 
     /// `hoist --root <root> <args>`, with HOME and DOCKER_CONFIG inside the
-    /// test's dir and no HOIST_* variables from outside.
+    /// test's dir and no HOIST_* or XDG_* variables from outside (the config
+    /// file is `<home>/.config/hoist/config.toml`).
     pub fn hoist(&self, args: &[&str]) -> Command {
         Command::from_std(self.hoist_std(args))
     }
@@ -60,6 +61,8 @@ impl Env {
             .env_remove("HOIST_ROOT")
             .env_remove("HOIST_NAMESPACE")
             .env_remove("XDG_DATA_HOME")
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("HOIST_CONFIG")
             .env_remove(hoist::platform::HOST_PLATFORM_ENV)
             .env("HOME", self.path().join("home"))
             .env("DOCKER_CONFIG", self.path().join("home/.docker"))

@@ -46,6 +46,26 @@ fn a_commit_leaves_a_read_only_blob_and_no_ingest_or_lock() {
 }
 
 #[test]
+fn a_data_reader_follows_the_writes_and_outlives_the_commit() {
+    use std::os::unix::fs::FileExt;
+    let (_dir, store) = store();
+    let digest = Digest::sha256_of(b"followed bytes");
+    let mut writer = store
+        .writer(WriterOptions::new("follow").expected(digest.clone()))
+        .unwrap();
+    let reader = writer.data_reader().unwrap();
+    writer.write_all(b"followed").unwrap();
+    let mut buf = [0; 14];
+    assert_eq!(reader.read_at(&mut buf, 0).unwrap(), 8);
+    writer.write_all(b" bytes").unwrap();
+    writer.commit(14, None, Labels::new()).unwrap();
+    // The ingest is gone; the descriptor reads the published blob's inode.
+    assert!(!store.layout.ingest("follow").data.exists());
+    assert_eq!(reader.read_at(&mut buf, 0).unwrap(), 14);
+    assert_eq!(&buf, b"followed bytes");
+}
+
+#[test]
 fn a_sync_midway_keeps_the_ingest_writable_and_the_commit_whole() {
     let (_dir, store) = store();
     // Past the writeback window, so a background flusher runs and the sync

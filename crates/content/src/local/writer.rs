@@ -191,6 +191,19 @@ impl LocalWriter {
         })
     }
 
+    /// Opens the ingest's data file again, read-only, for a reader that
+    /// follows the bytes as they are written (a registry serving a blob
+    /// while it downloads). Only bytes below [`offset`](ContentWriter::offset)
+    /// are meaningful, and they are not verified until the commit; the
+    /// descriptor stays valid after the commit renames the file into
+    /// `blobs/`, or after an abort removes it.
+    ///
+    /// # Errors
+    /// I/O errors opening the file, naming its path.
+    pub fn data_reader(&self) -> Result<File> {
+        File::open(&self.paths.data).map_err(|e| Error::io("open", &self.paths.data, e))
+    }
+
     /// Releases the locks; removes the ingest first if `remove_ingest`.
     fn finish(self, remove_ingest: bool) -> Result<()> {
         let LocalWriter {

@@ -1,7 +1,7 @@
 //! Load: OCI layout tars (also gzip-compressed) and `docker save` archives,
 //! streamed into the content store, verified, and only then named.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, BufRead, BufReader, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -15,13 +15,14 @@ use serde_json::{Map, Value};
 use super::entry_path;
 use super::layout::{self, DOCKER_MANIFEST_FILE, INDEX_FILE, LAYOUT_FILE};
 use super::names;
+use super::referrers;
 use crate::Descriptor;
 use crate::annotations::{IMAGE_NAME, REF_NAME};
 use crate::document::{Document, MAX_DOCUMENT_SIZE};
 use crate::error::{Error, ErrorKind, MissingBlobs, Result};
 use crate::graph;
-use crate::media_type;
-use crate::store_io::{self, canonical_json, store_document};
+use crate::media_type::{self, MediaKind};
+use crate::store_io::{self, canonical_json, exists, read_document, store_document};
 
 /// Entries other than blobs that are at most this big are held in memory
 /// until the archive's end tells whether they are needed (a `docker save`
@@ -44,6 +45,12 @@ pub struct LoadOptions {
     /// beside `io.containerd.image.name`): `<prefix>:<tag>`. Without it such
     /// entries come back unnamed.
     pub name_prefix: Option<String>,
+    /// Also store the referrers the archive lists: unnamed `index.json`
+    /// entries whose manifest has a `subject` (as `hoist save --referrers`
+    /// and `oras copy -r --to-oci-layout` write them). Without it they are
+    /// recognized, left out of the store and counted in
+    /// [`Loaded::referrers_skipped`]; either way they are never images.
+    pub referrers: bool,
 }
 
 /// The kind of archive that was read.
@@ -84,6 +91,16 @@ pub struct Loaded {
     /// digest, neither read nor written again. (Only blobs stored under
     /// `blobs/<alg>/<hex>` are recognized before reading them.)
     pub blobs_present: usize,
+    /// The referrers stored (with [`LoadOptions::referrers`]), as the
+    /// referrers API lists them, in archive order.
+    pub referrers: Vec<Descriptor>,
+    /// How many referrer entries were left out because
+    /// [`LoadOptions::referrers`] was off.
+    pub referrers_skipped: usize,
+    /// Referrers left out because their subject is neither in the archive
+    /// nor in the store: nothing would hold them, and the next GC would take
+    /// them.
+    pub referrers_without_subject: Vec<Descriptor>,
 }
 
 /// An archive entry once read: held in memory, or already in the store.
@@ -282,8 +299,24 @@ where
         Held::Memory { bytes, digest }
     } else if let Some(digest) = layout::digest_of_blob_path(path) {
         match store_named_blob(store, path, entry, &digest, size)? {
-            Written::Stored => contents.blobs_written += 1,
-            Written::AlreadyPresent => contents.blobs_present += 1,
+            Named::Written(Written::Stored) => contents.blobs_written += 1,
+            Named::Written(Written::AlreadyPresent) => contents.blobs_present += 1,
+            Named::Referrer(bytes) => {
+                if contents.memory + size > MEMORY_BUDGET {
+                    return Err(Error::new(
+                        ErrorKind::Unsupported,
+                        format!(
+                            "the archive's referrer manifests take more than hoist's {} MiB for them (at {path})",
+                            MEMORY_BUDGET / (1024 * 1024)
+                        ),
+                    ));
+                }
+                contents.memory += size;
+                contents
+                    .files
+                    .insert(path.to_string(), Held::Memory { bytes, digest });
+                return Ok(());
+            }
         }
         Held::Stored { digest, size }
     } else if size <= SMALL_ENTRY && contents.memory + size <= MEMORY_BUDGET {
@@ -311,14 +344,25 @@ impl<R: Read> HasSize for tar::Entry<'_, R> {
     }
 }
 
-/// Writes a `blobs/<alg>/<hex>` entry to the store, verified against its name.
+/// What became of a `blobs/<alg>/<hex>` entry.
+enum Named {
+    /// Written to the store (or found there).
+    Written(Written),
+    /// A manifest with a `subject`: verified and held in memory, stored at
+    /// the end only if the load keeps it (a referrer written to the store
+    /// would be held by its subject whether the load wanted it or not).
+    Referrer(Vec<u8>),
+}
+
+/// Writes a `blobs/<alg>/<hex>` entry to the store, verified against its
+/// name; a referrer manifest is verified and handed back instead.
 fn store_named_blob<S, R>(
     store: &S,
     path: &str,
     entry: &mut R,
     digest: &Digest,
     size: u64,
-) -> Result<Written>
+) -> Result<Named>
 where
     S: Ingester + ?Sized,
     R: Read,
@@ -329,9 +373,17 @@ where
         let bytes = read_capped(entry, size, MAX_DOCUMENT_SIZE, path)?;
         let actual = Digest::of(digest.algorithm(), &bytes);
         if &actual != digest {
-            return Err(lying_blob(path, &actual));
+            return Err(lying_blob(path, digest, &actual));
         }
-        let labels = sniff_labels(&bytes);
+        let document = sniff_document(&bytes);
+        if document
+            .as_ref()
+            .and_then(Document::as_manifest)
+            .is_some_and(|m| m.subject().is_some())
+        {
+            return Ok(Named::Referrer(bytes));
+        }
+        let labels = document.map(|d| d.gc_labels()).unwrap_or_default();
         return hoist_content::write_blob(
             store,
             &ingest_ref(digest),
@@ -340,6 +392,7 @@ where
             size,
             labels,
         )
+        .map(Named::Written)
         .map_err(|e| {
             Error::content(format!("storing archive entry {path}"), e).with_digest(digest)
         });
@@ -352,6 +405,7 @@ where
         size,
         Labels::new(),
     )
+    .map(Named::Written)
     .map_err(|e| {
         if e.is_failed_precondition() {
             Error::new(
@@ -444,12 +498,23 @@ where
                 format!("the archive has an {LAYOUT_FILE} but no {INDEX_FILE}"),
             ));
         };
-        let images = finish_oci(store, index, options)?;
+        let mut held = BTreeMap::new();
+        for (path, file) in &contents.files {
+            if let (Some(_), Held::Memory { bytes, .. }) = (layout::digest_of_blob_path(path), file)
+            {
+                let document = Document::from_bytes(bytes.clone(), None)?;
+                held.insert(document.digest().clone(), document);
+            }
+        }
+        let finished = finish_oci(store, index, &held, options)?;
         return Ok(Loaded {
             format: ArchiveFormat::OciLayout,
-            images,
-            blobs: contents.blobs_written,
+            images: finished.images,
+            blobs: contents.blobs_written + finished.stored,
             blobs_present: contents.blobs_present,
+            referrers: finished.referrers,
+            referrers_skipped: finished.referrers_skipped,
+            referrers_without_subject: finished.referrers_without_subject,
         });
     }
     if let Some(Held::Memory { bytes, .. }) = contents.lookup(DOCKER_MANIFEST_FILE)?.cloned() {
@@ -459,6 +524,9 @@ where
             images,
             blobs: contents.blobs_written,
             blobs_present: contents.blobs_present,
+            referrers: Vec::new(),
+            referrers_skipped: 0,
+            referrers_without_subject: Vec::new(),
         });
     }
     Err(Error::new(
@@ -469,14 +537,31 @@ where
     ))
 }
 
-/// Checks what an OCI layout's index reaches and names its entries.
+/// What [`finish_oci`] found and stored.
+pub(crate) struct FinishedOci {
+    pub(crate) images: Vec<LoadedImage>,
+    pub(crate) referrers: Vec<Descriptor>,
+    pub(crate) referrers_skipped: usize,
+    pub(crate) referrers_without_subject: Vec<Descriptor>,
+    /// How many of the held documents it wrote to the store.
+    pub(crate) stored: usize,
+}
+
+/// Checks what an OCI layout's index reaches, names its image entries and
+/// stores the referrers it keeps.
+///
+/// `held` holds the archive's manifests with a `subject`, verified but not
+/// stored: each is written only when an image reaches it or, with
+/// [`LoadOptions::referrers`], when it is a referrer entry whose subject is
+/// in the archive or the store.
 pub(crate) fn finish_oci<S>(
     store: &S,
     index: Vec<u8>,
+    held: &BTreeMap<Digest, Document>,
     options: &LoadOptions,
-) -> Result<Vec<LoadedImage>>
+) -> Result<FinishedOci>
 where
-    S: Provider + Manager + ?Sized,
+    S: Provider + Manager + Ingester + ?Sized,
 {
     let index = match Document::from_bytes(index, Some(media_type::OCI_INDEX)) {
         Ok(Document::Index(index)) => index,
@@ -496,13 +581,47 @@ where
     };
     let mut missing: Vec<MissingBlobs> = Vec::new();
     let mut images = Vec::new();
+    let mut referrer_entries = Vec::new();
+    let mut reached: BTreeSet<Digest> = BTreeSet::new();
+    let mut to_store: BTreeSet<Digest> = BTreeSet::new();
+    let push = |entries: &mut Vec<ReferrerEntry>, referrer: ReferrerEntry| {
+        if !entries
+            .iter()
+            .any(|e| e.descriptor.digest == referrer.descriptor.digest)
+        {
+            entries.push(referrer);
+        }
+    };
     for descriptor in index.manifests() {
+        if referrers::is_fallback_tag(descriptor)
+            && let Some(Document::Index(listing)) = held_or_stored(store, held, descriptor)?
+        {
+            // regclient's layout: the referrers are the tag's children. An
+            // index so tagged whose children are not all referrers is an
+            // image like any other.
+            let children = listing
+                .manifests()
+                .iter()
+                .map(|child| referrer_entry(store, held, child))
+                .collect::<Result<Option<Vec<_>>>>()?;
+            if let Some(children) = children {
+                for referrer in children {
+                    push(&mut referrer_entries, referrer);
+                }
+                continue;
+            }
+        }
+        if let Some(referrer) = referrer_entry(store, held, descriptor)? {
+            push(&mut referrer_entries, referrer);
+            continue;
+        }
         let name = image_name(descriptor, options);
         let owner = name
             .clone()
             .unwrap_or_else(|| descriptor.digest.to_string());
-        let walk = graph::walk(store, descriptor, &owner, &BTreeMap::new())?;
+        let walk = graph::walk(store, descriptor, &owner, held)?;
         missing.extend(walk.missing);
+        note_reached(&walk.blobs, held, &mut reached, &mut to_store);
         let ref_name = descriptor
             .annotation(REF_NAME)
             .filter(|n| !n.is_empty())
@@ -516,6 +635,45 @@ where
             target,
         });
     }
+
+    let mut kept = Vec::new();
+    let mut without_subject = Vec::new();
+    let referrers_skipped = if options.referrers {
+        // A referrer is kept once its subject is: in an image of the
+        // archive, a referrer kept before it (a signature of an SBOM), or
+        // the store. Rounds until nothing more is kept, so the order of
+        // the entries does not matter.
+        let mut pending = referrer_entries;
+        loop {
+            let mut progress = false;
+            let mut waiting = Vec::new();
+            for entry in pending {
+                let keep = match &entry.subject {
+                    // Its manifest is missing: the walk reports it.
+                    None => true,
+                    Some(subject) => reached.contains(subject) || exists(store, subject)?,
+                };
+                if !keep {
+                    waiting.push(entry);
+                    continue;
+                }
+                progress = true;
+                let owner = format!("referrer {}", entry.descriptor.digest);
+                let walk = graph::walk(store, &entry.descriptor, &owner, held)?;
+                missing.extend(walk.missing);
+                note_reached(&walk.blobs, held, &mut reached, &mut to_store);
+                kept.push(entry.listing);
+            }
+            pending = waiting;
+            if !progress || pending.is_empty() {
+                break;
+            }
+        }
+        without_subject.extend(pending.into_iter().map(|entry| entry.listing));
+        0
+    } else {
+        referrer_entries.len()
+    };
     if !missing.is_empty() {
         return Err(Error::missing(
             format!("{INDEX_FILE} points at blobs the archive does not hold"),
@@ -523,7 +681,94 @@ where
         )
         .with_kind(ErrorKind::InvalidArgument));
     }
-    Ok(images)
+    // Children before the documents naming them were stored as they
+    // streamed by; the held documents go last, each once.
+    let mut stored = 0;
+    for digest in &to_store {
+        if let Some(document) = held.get(digest) {
+            store_document(store, document)?;
+            stored += 1;
+        }
+    }
+    Ok(FinishedOci {
+        images,
+        referrers: kept,
+        referrers_skipped,
+        referrers_without_subject: without_subject,
+        stored,
+    })
+}
+
+/// An `index.json` entry recognized as a referrer.
+struct ReferrerEntry {
+    /// The entry, name annotations and all.
+    descriptor: Descriptor,
+    /// Its subject, when its manifest is at hand.
+    subject: Option<Digest>,
+    /// Its descriptor as the referrers API lists it (the entry itself when
+    /// the manifest is not at hand).
+    listing: Descriptor,
+}
+
+/// The entry as a referrer if it is one: unnamed, and a manifest with a
+/// `subject` (held, or stored already); or, when its manifest is nowhere,
+/// a manifest entry with an `artifactType`.
+fn referrer_entry<S>(
+    store: &S,
+    held: &BTreeMap<Digest, Document>,
+    descriptor: &Descriptor,
+) -> Result<Option<ReferrerEntry>>
+where
+    S: Provider + Manager + ?Sized,
+{
+    if referrers::is_named(descriptor)
+        || media_type::classify(&descriptor.media_type) != MediaKind::Manifest
+    {
+        return Ok(None);
+    }
+    Ok(match held_or_stored(store, held, descriptor)? {
+        Some(document) => referrers::listing(&document).map(|(subject, listing)| ReferrerEntry {
+            descriptor: descriptor.clone(),
+            subject: Some(subject),
+            listing,
+        }),
+        None => descriptor.artifact_type.is_some().then(|| ReferrerEntry {
+            descriptor: descriptor.clone(),
+            subject: None,
+            listing: descriptor.clone(),
+        }),
+    })
+}
+
+/// The document `descriptor` names: held, or stored; `None` if neither.
+fn held_or_stored<S>(
+    store: &S,
+    held: &BTreeMap<Digest, Document>,
+    descriptor: &Descriptor,
+) -> Result<Option<Document>>
+where
+    S: Provider + Manager + ?Sized,
+{
+    match held.get(&descriptor.digest) {
+        Some(document) => Ok(Some(document.clone())),
+        None if exists(store, &descriptor.digest)? => read_document(store, descriptor).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Records what a walk reached, and which of it is held, waiting to be stored.
+fn note_reached(
+    blobs: &[Descriptor],
+    held: &BTreeMap<Digest, Document>,
+    reached: &mut BTreeSet<Digest>,
+    to_store: &mut BTreeSet<Digest>,
+) {
+    for blob in blobs {
+        reached.insert(blob.digest.clone());
+        if held.contains_key(&blob.digest) {
+            to_store.insert(blob.digest.clone());
+        }
+    }
 }
 
 /// The name an `index.json` entry gives its image.
@@ -685,14 +930,12 @@ fn layer_media_type<S: Provider + ?Sized>(store: &S, layer: &Descriptor) -> Resu
     })
 }
 
-/// The GC labels of a blob that parses as a manifest or an index; none otherwise.
-pub(crate) fn sniff_labels(bytes: &[u8]) -> Labels {
+/// The blob parsed, if it is a manifest or an index.
+fn sniff_document(bytes: &[u8]) -> Option<Document> {
     if bytes.first() != Some(&b'{') {
-        return Labels::new();
+        return None;
     }
-    Document::from_bytes(bytes.to_vec(), None)
-        .map(|document| document.gc_labels())
-        .unwrap_or_default()
+    Document::from_bytes(bytes.to_vec(), None).ok()
 }
 
 /// Reads a whole entry of `size` bytes, refusing more than `cap`.
@@ -764,14 +1007,14 @@ fn duplicate(path: &str) -> Error {
     )
 }
 
-fn lying_blob(path: &str, actual: &Digest) -> Error {
+fn lying_blob(path: &str, expected: &Digest, actual: &Digest) -> Error {
     Error::new(
         ErrorKind::DataLoss,
         format!(
-            "archive entry {path} does not hold the blob its name says: its bytes hash to {actual}"
+            "archive entry {path} does not hold the blob its name says ({expected}): its bytes hash to {actual}"
         ),
     )
-    .with_digest(actual)
+    .with_digest(expected)
 }
 
 fn read_error(what: &str, e: io::Error) -> Error {

@@ -1,13 +1,15 @@
 //! Load from an OCI layout directory (what `skopeo copy … oci:DIR` writes).
 
+use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use hoist_content::{Ingester, Labels, Manager, Provider};
+use hoist_content::{Digest, Ingester, Labels, Manager, Provider};
 
 use super::layout::{self, INDEX_FILE, LAYOUT_FILE};
 use super::load::{ArchiveFormat, LoadOptions, Loaded, finish_oci};
+use super::referrers;
 use crate::Descriptor;
 use crate::document::{Document, MAX_DOCUMENT_SIZE};
 use crate::error::{Detail, Error, ErrorKind, Result};
@@ -69,18 +71,141 @@ where
         .with_source(e)
     })?;
     let mut counts = Counts::default();
+    // Referrer manifests are read but not stored: finish_oci stores those
+    // the load keeps (their config and layers are copied only when it may).
+    let mut held: BTreeMap<Digest, Document> = BTreeMap::new();
     if let Document::Index(parsed) = &parsed {
         for descriptor in parsed.manifests() {
-            copy_tree(store, &root, descriptor, 0, &mut counts)?;
+            if referrers::is_fallback_tag(descriptor)
+                && let Some(Document::Index(listing)) =
+                    layout_or_stored_document(store, &root, descriptor)?
+                && all_referrers(store, &root, &listing)?
+            {
+                // regclient's layout: the referrers are the tag's children;
+                // the tag's index is only read.
+                for child in listing.manifests() {
+                    hold_referrer(store, &root, child, options, &mut held, &mut counts)?;
+                }
+                held.insert(descriptor.digest.clone(), Document::Index(listing));
+                continue;
+            }
+            if !hold_referrer(store, &root, descriptor, options, &mut held, &mut counts)? {
+                copy_tree(store, &root, descriptor, 0, &mut counts)?;
+            }
         }
     }
-    let images = finish_oci(store, index, options)?;
+    let finished = finish_oci(store, index, &held, options)?;
     Ok(Loaded {
         format: ArchiveFormat::OciLayout,
-        images,
-        blobs: counts.copied,
+        images: finished.images,
+        blobs: counts.copied + finished.stored,
         blobs_present: counts.present,
+        referrers: finished.referrers,
+        referrers_skipped: finished.referrers_skipped,
+        referrers_without_subject: finished.referrers_without_subject,
     })
+}
+
+/// If `descriptor` is an unstored referrer, holds its manifest (unstored)
+/// and, with `referrers`, copies its config and layers; false otherwise.
+fn hold_referrer<S>(
+    store: &S,
+    root: &Path,
+    descriptor: &Descriptor,
+    options: &LoadOptions,
+    held: &mut BTreeMap<Digest, Document>,
+    counts: &mut Counts,
+) -> Result<bool>
+where
+    S: Provider + Manager + Ingester + ?Sized,
+{
+    let Some(document) = unstored_referrer(store, root, descriptor)? else {
+        return Ok(false);
+    };
+    if options.referrers {
+        for child in document.children() {
+            copy_tree(store, root, child, 1, counts)?;
+        }
+    }
+    held.insert(document.digest().clone(), document);
+    Ok(true)
+}
+
+/// True if every child of `listing` is a manifest with a `subject` (an
+/// index tagged like a fallback tag that lists anything else is an image).
+fn all_referrers<S>(store: &S, root: &Path, listing: &crate::Index) -> Result<bool>
+where
+    S: Provider + Manager + ?Sized,
+{
+    for child in listing.manifests() {
+        let is_referrer = media_type::classify(&child.media_type) == MediaKind::Manifest
+            && layout_or_stored_document(store, root, child)?
+                .is_some_and(|d| d.as_manifest().is_some_and(|m| m.subject().is_some()));
+        if !is_referrer {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// The document `descriptor` names, from the store or else the layout.
+fn layout_or_stored_document<S>(
+    store: &S,
+    root: &Path,
+    descriptor: &Descriptor,
+) -> Result<Option<Document>>
+where
+    S: Provider + Manager + ?Sized,
+{
+    if exists(store, &descriptor.digest)? {
+        return read_document(store, descriptor).map(Some);
+    }
+    read_layout_document(root, descriptor)
+}
+
+/// The manifest of an unnamed `index.json` entry if it has a `subject` and
+/// is not stored yet, read and verified from the layout.
+fn unstored_referrer<S>(store: &S, root: &Path, descriptor: &Descriptor) -> Result<Option<Document>>
+where
+    S: Manager + ?Sized,
+{
+    if referrers::is_named(descriptor)
+        || media_type::classify(&descriptor.media_type) != MediaKind::Manifest
+        || exists(store, &descriptor.digest)?
+    {
+        return Ok(None);
+    }
+    let Some(document) = read_layout_document(root, descriptor)? else {
+        return Ok(None);
+    };
+    Ok(document
+        .as_manifest()
+        .is_some_and(|m| m.subject().is_some())
+        .then_some(document))
+}
+
+/// Reads and verifies the document `descriptor` names from the layout;
+/// `None` if the layout lacks it.
+fn read_layout_document(root: &Path, descriptor: &Descriptor) -> Result<Option<Document>> {
+    let Some((path, file)) = open_blob(root, descriptor)? else {
+        return Ok(None);
+    };
+    read_opened_document(&path, file, descriptor).map(Some)
+}
+
+/// Reads and verifies the document `descriptor` names from its open file.
+fn read_opened_document(path: &Path, file: File, descriptor: &Descriptor) -> Result<Document> {
+    if descriptor.size > MAX_DOCUMENT_SIZE {
+        return Err(crate::document::too_big(
+            &descriptor.digest,
+            descriptor.size,
+        ));
+    }
+    let mut raw = Vec::new();
+    file.take(MAX_DOCUMENT_SIZE + 1)
+        .read_to_end(&mut raw)
+        .map_err(|e| Error::io("reading", path, e))?;
+    Document::parse(raw, descriptor).map_err(|e| e.with_path(path))
 }
 
 /// What a copy of the layout's blobs found.
@@ -156,17 +281,7 @@ where
                 }
             });
         }
-        if descriptor.size > MAX_DOCUMENT_SIZE {
-            return Err(crate::document::too_big(
-                &descriptor.digest,
-                descriptor.size,
-            ));
-        }
-        let mut raw = Vec::new();
-        file.take(MAX_DOCUMENT_SIZE + 1)
-            .read_to_end(&mut raw)
-            .map_err(|e| Error::io("reading", &path, e))?;
-        let document = Document::parse(raw, descriptor).map_err(|e| e.with_path(&path))?;
+        let document = read_opened_document(&path, file, descriptor)?;
         crate::store_io::store_document(store, &document)?;
         document
     };

@@ -7,8 +7,10 @@ mod layout;
 mod load;
 mod load_dir;
 mod names;
+mod referrers;
 mod save;
 
 pub use load::{ArchiveFormat, LoadOptions, Loaded, LoadedImage, load};
 pub use load_dir::load_dir;
+pub use referrers::ReferrerSelection;
 pub use save::{SaveOptions, SaveSummary, SavedImage, save};

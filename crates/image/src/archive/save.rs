@@ -1,7 +1,7 @@
 //! Save: one or more images, all or chosen platforms, as an OCI layout tar
 //! that also carries Docker's `manifest.json`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Read, Write};
 
 use hoist_content::{Digest, Digester, Manager, Provider};
@@ -11,12 +11,14 @@ use tar::{Builder, EntryType, Header};
 
 use super::layout::{self, DOCKER_MANIFEST_FILE, INDEX_FILE, LAYOUT_FILE};
 use super::names;
+use super::referrers::{self, ReferrerSelection};
 use crate::Descriptor;
 use crate::annotations::{IMAGE_NAME, REF_NAME};
 use crate::document::Document;
 use crate::error::{Error, ErrorKind, Result};
 use crate::graph;
 use crate::image::Image;
+use crate::media_type::{self, MediaKind};
 use crate::reduce;
 use crate::store_io::canonical_json;
 
@@ -36,6 +38,15 @@ pub struct SaveOptions {
     /// (for images saved with exactly one platform, the way containerd does).
     /// On by default.
     pub docker_manifest: bool,
+    /// Also write the stored referrers (signatures, SBOMs) of every
+    /// manifest and index saved, recursively, those `selection` accepts;
+    /// `None` (the default) writes none. Each is a blob with its own
+    /// `index.json` entry, as `oras copy -r --to-oci-layout` lays them out.
+    /// A reduced index is a new document that nothing refers to: the
+    /// referrers of the original index it replaces are left out (they
+    /// describe the index with every platform, which the archive does not
+    /// hold) and listed in [`SaveSummary::referrers_left_behind`].
+    pub referrers: Option<ReferrerSelection>,
 }
 
 impl Default for SaveOptions {
@@ -43,6 +54,7 @@ impl Default for SaveOptions {
         SaveOptions {
             platforms: Vec::new(),
             docker_manifest: true,
+            referrers: None,
         }
     }
 }
@@ -68,6 +80,13 @@ pub struct SaveSummary {
     pub blob_bytes: u64,
     /// True if a Docker `manifest.json` was written.
     pub docker_manifest: bool,
+    /// The referrers written (with [`SaveOptions::referrers`]), each as its
+    /// `index.json` entry lists it, in that order.
+    pub referrers: Vec<Descriptor>,
+    /// The stored referrers of an original index left out because the
+    /// archive holds a reduced index in its place (recursively: a signature
+    /// of such a signature too), as the referrers API lists them.
+    pub referrers_left_behind: Vec<Descriptor>,
 }
 
 /// One `manifest.json` item, as `docker save` writes it.
@@ -79,8 +98,9 @@ struct DockerItem {
 
 /// Writes `images` to `out` as a tar in the OCI image layout: `oci-layout`,
 /// `index.json` (one entry per image, annotated with
-/// `io.containerd.image.name` and `org.opencontainers.image.ref.name`),
-/// Docker's `manifest.json`, and `blobs/<alg>/<hex>`.
+/// `io.containerd.image.name` and `org.opencontainers.image.ref.name`,
+/// then, with [`SaveOptions::referrers`], one unnamed entry per referrer),
+/// Docker's `manifest.json` (images only), and `blobs/<alg>/<hex>`.
 ///
 /// Blobs are streamed from the store into the tar, never held whole, and
 /// re-hashed on the way: a blob that no longer matches its digest fails the
@@ -124,6 +144,10 @@ where
     let mut saved = Vec::new();
     // manifest digest -> (item, position) so names of one manifest share an item.
     let mut docker_items: Vec<(Digest, DockerItem)> = Vec::new();
+    // Every manifest and index saved (possible subjects of referrers), and
+    // the original indexes a reduced save replaced.
+    let mut documents: Vec<Digest> = Vec::new();
+    let mut replaced: Vec<Digest> = Vec::new();
 
     for (position, image) in images.iter().enumerate() {
         let chosen = options.platforms.get(position).filter(|m| !m.is_all());
@@ -146,7 +170,13 @@ where
                     .with_digest(&target.digest),
             );
         }
+        if target.digest != image.target.digest {
+            replaced.push(image.target.digest.clone());
+        }
         for blob in walk.blobs {
+            if is_document(&blob) && !documents.contains(&blob.digest) {
+                documents.push(blob.digest.clone());
+            }
             if !blobs.iter().any(|b| b.digest == blob.digest) {
                 blobs.push(blob);
             }
@@ -182,6 +212,34 @@ where
             name: image.name.clone(),
             target,
         });
+    }
+
+    let mut saved_referrers = Vec::new();
+    let mut referrers_left_behind = Vec::new();
+    if let Some(selection) = &options.referrers {
+        let by_subject = referrers::stored(store)?;
+        for (subject, referrer) in
+            referrers::closure(&by_subject, &documents, selection, &BTreeSet::new())
+        {
+            let owner = format!("referrer {} of {subject}", referrer.digest);
+            let walk = graph::walk(store, &referrer, &owner, &in_memory)?;
+            if !walk.missing.is_empty() {
+                return Err(Error::missing(format!("cannot save {owner}"), walk.missing)
+                    .with_digest(&referrer.digest));
+            }
+            for blob in walk.blobs {
+                if !blobs.iter().any(|b| b.digest == blob.digest) {
+                    blobs.push(blob);
+                }
+            }
+            index_entries.push(referrer.to_json());
+            saved_referrers.push(referrer);
+        }
+        let written: BTreeSet<Digest> = saved_referrers.iter().map(|r| r.digest.clone()).collect();
+        referrers_left_behind = referrers::closure(&by_subject, &replaced, selection, &written)
+            .into_iter()
+            .map(|(_, referrer)| referrer)
+            .collect();
     }
 
     let mut index = Map::new();
@@ -238,7 +296,17 @@ where
         blobs: blobs.len(),
         blob_bytes,
         docker_manifest: docker_json.is_some(),
+        referrers: saved_referrers,
+        referrers_left_behind,
     })
+}
+
+/// True for a manifest or an index: something a referrer may name as its subject.
+fn is_document(blob: &Descriptor) -> bool {
+    matches!(
+        media_type::classify(&blob.media_type),
+        MediaKind::Index | MediaKind::Manifest
+    )
 }
 
 fn docker_manifest_json(items: &[(Digest, DockerItem)]) -> Vec<u8> {

@@ -302,6 +302,7 @@ fn names_come_from_the_annotations_or_a_prefix() {
         let target = TestStore::new();
         let options = LoadOptions {
             name_prefix: prefix.map(str::to_string),
+            ..LoadOptions::default()
         };
         let loaded = load(&target.store, tar, &options).unwrap();
         assert!(loaded.images[0].target.annotations.is_empty());
@@ -701,4 +702,215 @@ fn docker_archives_naming_missing_files_are_refused() {
         manifest.data = serde_json::to_vec(&value).unwrap();
     });
     assert!(load_error(&escaping).is_invalid_argument());
+}
+
+/// An artifact manifest about `subject` (its bytes, and its `index.json`
+/// entry as oras writes it), with a `{}` config and one `payload` layer,
+/// all three as archive entries.
+fn referrer(subject: &hoist_image::Descriptor, payload: &[u8]) -> (Vec<RawEntry>, Value, Digest) {
+    let config = b"{}".to_vec();
+    let blob = |bytes: &[u8]| {
+        let digest = Digest::sha256_of(bytes);
+        (
+            RawEntry::file(&format!("blobs/sha256/{}", digest.hex()), bytes),
+            digest,
+        )
+    };
+    let (config_entry, config_digest) = blob(&config);
+    let (payload_entry, payload_digest) = blob(payload);
+    let manifest = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": mt::OCI_MANIFEST,
+        "artifactType": "application/example",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": config_digest.to_string(), "size": config.len()},
+        "layers": [{"mediaType": "text/plain", "digest": payload_digest.to_string(), "size": payload.len()}],
+        "subject": {"mediaType": subject.media_type, "digest": subject.digest.to_string(), "size": subject.size},
+        "annotations": {"org.example": "yes"},
+    }))
+    .unwrap();
+    let (manifest_entry, manifest_digest) = blob(&manifest);
+    let entry = json!({
+        "mediaType": mt::OCI_MANIFEST,
+        "digest": manifest_digest.to_string(),
+        "size": manifest.len(),
+        "artifactType": "application/example",
+        "annotations": {"org.example": "yes"},
+    });
+    (
+        vec![config_entry, payload_entry, manifest_entry],
+        entry,
+        manifest_digest,
+    )
+}
+
+#[test]
+fn referrer_entries_are_stored_only_when_asked_and_never_named() {
+    let (tar, built) = saved();
+    let manifest = built.platforms[0].entry.clone();
+    let (mut entries, sbom_entry, sbom) = referrer(&manifest, b"sbom");
+    let sbom_descriptor = hoist_image::Descriptor::new(
+        mt::OCI_MANIFEST,
+        sbom.clone(),
+        sbom_entry["size"].as_u64().unwrap(),
+    );
+    let (signature_blobs, signature_entry, signature) = referrer(&sbom_descriptor, b"signature");
+    entries.extend(signature_blobs);
+    let with_referrers = rewrite(&tar, |all| {
+        let index = all.iter_mut().find(|e| e.name() == "index.json").unwrap();
+        let mut value: Value = serde_json::from_slice(&index.data).unwrap();
+        // The signature of the SBOM is listed first: order does not matter.
+        let listed = value["manifests"].as_array_mut().unwrap();
+        listed.push(signature_entry.clone());
+        listed.push(sbom_entry.clone());
+        index.data = serde_json::to_vec(&value).unwrap();
+        all.extend(entries.clone());
+    });
+
+    // Without referrers: recognized, counted, not stored, not images.
+    let plain = TestStore::new();
+    let loaded = load(
+        &plain.store,
+        with_referrers.as_slice(),
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(loaded.images.len(), 1);
+    assert_eq!(loaded.referrers_skipped, 2);
+    assert!(loaded.referrers.is_empty());
+    assert!(!plain.has(&sbom) && !plain.has(&signature));
+
+    // With them: both stored byte for byte, listed as the API lists them.
+    let with = TestStore::new();
+    let options = LoadOptions {
+        referrers: true,
+        ..LoadOptions::default()
+    };
+    let loaded = load(&with.store, with_referrers.as_slice(), &options).unwrap();
+    assert_eq!(loaded.images.len(), 1);
+    assert_eq!(
+        loaded.images[0].name.as_deref(),
+        Some("example.com/app:1.0")
+    );
+    assert_eq!(loaded.referrers_skipped, 0);
+    let kept: Vec<&Digest> = loaded.referrers.iter().map(|r| &r.digest).collect();
+    assert_eq!(kept, vec![&sbom, &signature]);
+    assert_eq!(
+        loaded.referrers[0].artifact_type.as_deref(),
+        Some("application/example")
+    );
+    assert!(with.has(&sbom) && with.has(&signature));
+    let stored = read_document(&with.store, &sbom_descriptor).unwrap();
+    assert_eq!(stored.digest(), &sbom);
+
+    // An entry whose manifest is absent is still known by its artifactType.
+    let (_, orphan_entry, orphan) = referrer(&manifest, b"gone");
+    let missing = rewrite(&tar, |all| {
+        let index = all.iter_mut().find(|e| e.name() == "index.json").unwrap();
+        let mut value: Value = serde_json::from_slice(&index.data).unwrap();
+        value["manifests"]
+            .as_array_mut()
+            .unwrap()
+            .push(orphan_entry.clone());
+        index.data = serde_json::to_vec(&value).unwrap();
+    });
+    let loaded = load(
+        &TestStore::new().store,
+        missing.as_slice(),
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    assert_eq!((loaded.images.len(), loaded.referrers_skipped), (1, 1));
+    let error = load(&TestStore::new().store, missing.as_slice(), &options).unwrap_err();
+    assert!(error.is_invalid_argument(), "{error}");
+    assert!(error.to_string().contains(&orphan.to_string()), "{error}");
+}
+
+#[test]
+fn regclient_fallback_tag_entries_are_read_as_referrers_in_tars_and_directories() {
+    let (tar, built) = saved();
+    let manifest = built.platforms[0].entry.clone();
+    let (blobs, sbom_entry, sbom) = referrer(&manifest, b"sbom");
+    // regctl's ocidir: an index tagged sha256-<hex of the subject> lists
+    // the referrers; they have no entry of their own.
+    let listing = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": mt::OCI_INDEX,
+        "manifests": [sbom_entry],
+    }))
+    .unwrap();
+    let listing_digest = Digest::sha256_of(&listing);
+    let regclient = rewrite(&tar, |all| {
+        let index = all.iter_mut().find(|e| e.name() == "index.json").unwrap();
+        let mut value: Value = serde_json::from_slice(&index.data).unwrap();
+        value["manifests"].as_array_mut().unwrap().push(json!({
+            "mediaType": mt::OCI_INDEX,
+            "digest": listing_digest.to_string(),
+            "size": listing.len(),
+            "annotations": {
+                "org.opencontainers.image.ref.name": format!("sha256-{}", manifest.digest.hex()),
+            },
+        }));
+        index.data = serde_json::to_vec(&value).unwrap();
+        all.push(RawEntry::file(
+            &format!("blobs/sha256/{}", listing_digest.hex()),
+            &listing,
+        ));
+        all.extend(blobs.clone());
+    });
+    let with = LoadOptions {
+        referrers: true,
+        ..LoadOptions::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    tar::Archive::new(regclient.as_slice())
+        .unpack(dir.path())
+        .unwrap();
+
+    for from_dir in [false, true] {
+        let run = |options: &LoadOptions| {
+            let t = TestStore::new();
+            let loaded = if from_dir {
+                load_dir(&t.store, dir.path(), options).unwrap()
+            } else {
+                load(&t.store, regclient.as_slice(), options).unwrap()
+            };
+            (loaded, t)
+        };
+        // The tag is not an image to name: just the image, the SBOM skipped.
+        let (loaded, t) = run(&LoadOptions::default());
+        assert_eq!(loaded.images.len(), 1, "directory: {from_dir}");
+        assert_eq!(loaded.referrers_skipped, 1, "directory: {from_dir}");
+        assert!(!t.has(&sbom));
+        let (loaded, t) = run(&with);
+        assert_eq!(loaded.images.len(), 1, "directory: {from_dir}");
+        let kept: Vec<&Digest> = loaded.referrers.iter().map(|r| &r.digest).collect();
+        assert_eq!(kept, vec![&sbom], "directory: {from_dir}");
+        assert!(t.has(&sbom));
+    }
+
+    // An image that merely has such a tag (its children are no referrers)
+    // stays an image, left unnamed as any bare tag.
+    let tag = format!("sha256-{}", manifest.digest.hex());
+    let tagged = rewrite(&tar, |all| {
+        let index = all.iter_mut().find(|e| e.name() == "index.json").unwrap();
+        let mut value: Value = serde_json::from_slice(&index.data).unwrap();
+        value["manifests"][0]["annotations"] = json!({"org.opencontainers.image.ref.name": tag});
+        index.data = serde_json::to_vec(&value).unwrap();
+    });
+    let dir = tempfile::tempdir().unwrap();
+    tar::Archive::new(tagged.as_slice())
+        .unpack(dir.path())
+        .unwrap();
+    for from_dir in [false, true] {
+        let t = TestStore::new();
+        let loaded = if from_dir {
+            load_dir(&t.store, dir.path(), &with).unwrap()
+        } else {
+            load(&t.store, tagged.as_slice(), &with).unwrap()
+        };
+        assert_eq!(loaded.images.len(), 1, "directory: {from_dir}");
+        assert_eq!(loaded.images[0].ref_name.as_deref(), Some(tag.as_str()));
+        assert_eq!(loaded.images[0].target.digest, built.index.digest);
+        assert!(loaded.referrers.is_empty());
+    }
 }

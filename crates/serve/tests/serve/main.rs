@@ -10,3 +10,4 @@ mod clients;
 mod edge;
 mod referrers;
 mod support;
+mod upstream;

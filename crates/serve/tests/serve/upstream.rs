@@ -1,0 +1,519 @@
+//! Pull-through (`ServeOptions::upstream`) from a real docker-registry:
+//! concurrent clients and one upstream fetch per blob (counted in the
+//! registry's own log), containerd through a `hosts.toml` mirror, a
+//! corrupted blob, a stalled one, an upstream that is down.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hoist::content::{Digest, IngestManager, Provider};
+use hoist::{NoProgress, Platforms, PullOptions, PushOptions, Store};
+use hoist_serve::{ServeOptions, ServerHandle, Upstream};
+use hoist_testkit::{Fault, FaultKind, FaultProxy, Fixture, Registry, RegistryOptions};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::support::{fixture, head, load, parse, request, run, store};
+
+/// Serves `store`, pulling through from `upstream`.
+async fn serve_through(store: &Store, upstream: &str) -> ServerHandle {
+    hoist_serve::serve(
+        store.clone(),
+        ServeOptions::default()
+            .listen("127.0.0.1:0".parse().unwrap())
+            .upstream(upstream.parse::<Upstream>().unwrap()),
+    )
+    .await
+    .unwrap()
+}
+
+/// Puts `fixture` on `registry` as `repository:tag` (through a scratch store).
+async fn seed(registry: &Registry, fixture: &Fixture, repository: &str, tag: &str) {
+    let (_dir, scratch) = store();
+    let name = format!("example.test/{repository}:{tag}");
+    load(&scratch, fixture, &name);
+    scratch
+        .push(
+            &name,
+            Some(&format!("{}/{repository}:{tag}", registry.host())),
+            &PushOptions::new(Platforms::All),
+            Arc::new(NoProgress),
+        )
+        .await
+        .unwrap();
+}
+
+/// The requests for `path` (e.g. `/v2/app/blobs/<digest>`) with `method`
+/// (any when `None`) the registry logged: distribution logs every request
+/// it completes, with its method and URI, at level info.
+fn upstream_requests(registry: &Registry, method: Option<&str>, path: &str) -> usize {
+    upstream_requests_since(registry, 0, method, path)
+}
+
+/// The same, counting only what was logged after the first `since` bytes.
+fn upstream_requests_since(
+    registry: &Registry,
+    since: usize,
+    method: Option<&str>,
+    path: &str,
+) -> usize {
+    let log = registry.log();
+    log.get(since..)
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| {
+            line.contains("msg=\"response completed")
+                && method.is_none_or(|m| line.contains(&format!("http.request.method={m} ")))
+                && line.contains(path)
+        })
+        .count()
+}
+
+/// Waits until the registry's log stops growing: it logs a request just
+/// after answering it.
+async fn settled_log(registry: &Registry) {
+    let mut last = registry.log().len();
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = registry.log().len();
+        if now == last {
+            return;
+        }
+        last = now;
+    }
+}
+
+/// The configs and layers of `fixture`, each once.
+fn config_and_layers(fixture: &Fixture) -> Vec<String> {
+    let mut digests = Vec::new();
+    for image in &fixture.images {
+        for blob in image.layers.iter().chain([&image.config]) {
+            if !digests.contains(&blob.digest) {
+                digests.push(blob.digest.clone());
+            }
+        }
+    }
+    digests
+}
+
+fn is_stored(store: &Store, digest: &str) -> bool {
+    let digest: Digest = digest.parse().unwrap();
+    store
+        .namespace_handle()
+        .content(None)
+        .reader(&digest)
+        .is_ok()
+}
+
+/// Sends a request and reads what arrives until the server closes or
+/// cuts the connection: the answer, and whether the read ended cleanly.
+async fn request_until_cut(server: &ServerHandle, target: &str) -> (Vec<u8>, bool) {
+    let mut stream = TcpStream::connect(server.local_addr()).await.unwrap();
+    stream
+        .write_all(head("GET", target, &[]).as_bytes())
+        .await
+        .unwrap();
+    let mut raw = Vec::new();
+    let mut buf = vec![0; 64 * 1024];
+    loop {
+        match stream.read(&mut buf).await {
+            Ok(0) => return (raw, true),
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+            Err(_) => return (raw, false),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn four_clients_pull_through_with_one_upstream_fetch_per_blob() {
+    let Some(registry) = Registry::start(RegistryOptions::plain()).unwrap() else {
+        return;
+    };
+    // A shared layer large enough that the four clients overlap on it.
+    let fixture = fixture(41, 8 * 1024 * 1024);
+    seed(&registry, &fixture, "team/app", "1").await;
+    // The push reads its tag back: what the seeding asked is not counted.
+    settled_log(&registry).await;
+    let seeded = registry.log().len();
+    let (_dir, served) = store();
+    let server = serve_through(&served, &registry.host()).await;
+    let reference = format!("{}/team/app:1", server.local_addr());
+
+    // Four clients at once, each with a store of its own.
+    let pullers: Vec<_> = (0..4).map(|_| store()).collect();
+    let options = PullOptions::new(Platforms::All);
+    let reports = futures_util::future::join_all(
+        pullers
+            .iter()
+            .map(|(_, puller)| puller.pull(&reference, &options, Arc::new(NoProgress))),
+    )
+    .await;
+    for ((_, puller), report) in pullers.iter().zip(reports) {
+        let report = report.unwrap();
+        assert_eq!(report.target.digest.as_str(), fixture.index.digest);
+        assert!(
+            puller
+                .check(&report.name, &Platforms::All)
+                .unwrap()
+                .is_complete()
+        );
+    }
+
+    // One upstream download per blob and per manifest, however many asked.
+    settled_log(&registry).await;
+    for digest in config_and_layers(&fixture) {
+        let gets = upstream_requests_since(
+            &registry,
+            seeded,
+            Some("GET"),
+            &format!("/v2/team/app/blobs/{digest}"),
+        );
+        assert_eq!(
+            gets,
+            1,
+            "upstream GETs of blob {digest}:\n{}",
+            registry.log()
+        );
+    }
+    for manifest in fixture
+        .images
+        .iter()
+        .map(|i| &i.manifest)
+        .chain([&fixture.index])
+    {
+        let gets = upstream_requests_since(
+            &registry,
+            seeded,
+            Some("GET"),
+            &format!("/v2/team/app/manifests/{}", manifest.digest),
+        );
+        assert_eq!(gets, 1, "upstream GETs of manifest {}", manifest.digest);
+    }
+
+    // The tag is named as `hoist pull` names it; everything stays through a GC.
+    let name = format!("{}/team/app:1", registry.host());
+    let image = served.namespace_handle().images().get(&name).unwrap();
+    assert_eq!(image.target.digest.as_str(), fixture.index.digest);
+    served.gc(false).unwrap();
+    for blob in fixture.blobs() {
+        assert!(
+            is_stored(&served, &blob.digest),
+            "{} gone after GC",
+            blob.digest
+        );
+    }
+    // A later client is served from the store: no new upstream request.
+    let before = registry.log().lines().count();
+    let (_dir2, late) = store();
+    late.pull(
+        &reference,
+        &PullOptions::new(Platforms::All),
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap();
+    settled_log(&registry).await;
+    let after = registry.log();
+    let new_requests: Vec<_> = after
+        .lines()
+        .skip(before)
+        .filter(|l| l.contains("response completed"))
+        .collect();
+    assert!(new_requests.is_empty(), "{new_requests:#?}");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn containerd_pulls_through_a_mirror_an_image_the_store_lacks() {
+    let Some(registry) = Registry::start(RegistryOptions::plain()).unwrap() else {
+        return;
+    };
+    let Some(containerd) = hoist_testkit::Containerd::start().unwrap() else {
+        return;
+    };
+    let fixture = fixture(42, 64 * 1024);
+    seed(&registry, &fixture, "team/app", "1").await;
+    let (_dir, served) = store();
+    let server = serve_through(&served, &registry.host()).await;
+    // The registry's own address is unreachable for containerd (a dead
+    // port as `server`): only the mirror can answer, and it must fetch.
+    let hosts = tempfile::tempdir().unwrap();
+    let host_dir = hosts.path().join(registry.host());
+    std::fs::create_dir_all(&host_dir).unwrap();
+    std::fs::write(
+        host_dir.join("hosts.toml"),
+        format!(
+            "server = \"http://127.0.0.1:9\"\n\n\
+             [host.\"http://{}\"]\n  capabilities = [\"pull\", \"resolve\"]\n",
+            server.local_addr()
+        ),
+    )
+    .unwrap();
+    let hosts_dir = hosts.path().display().to_string();
+    let image = format!("{}/team/app:1", registry.host());
+    let listed = {
+        let image = image.clone();
+        tokio::task::spawn_blocking(move || {
+            containerd
+                .ctr(&[
+                    "images",
+                    "pull",
+                    "--hosts-dir",
+                    &hosts_dir,
+                    "--all-platforms",
+                    &image,
+                ])
+                .unwrap();
+            containerd.ctr(&["images", "ls"]).unwrap()
+        })
+        .await
+        .unwrap()
+    };
+    let line = listed
+        .lines()
+        .find(|line| line.starts_with(&image))
+        .unwrap_or_else(|| panic!("not in ctr's images:\n{listed}"));
+    assert!(line.contains(&fixture.index.digest), "{line}");
+    // The mirror stored and named what it fetched.
+    let stored = served.namespace_handle().images().get(&image).unwrap();
+    assert_eq!(stored.target.digest.as_str(), fixture.index.digest);
+    for blob in fixture.blobs() {
+        assert!(
+            is_stored(&served, &blob.digest),
+            "{} not stored",
+            blob.digest
+        );
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blob_corrupted_upstream_is_cut_short_and_not_stored() {
+    let Some(registry) = Registry::start(RegistryOptions::plain()).unwrap() else {
+        return;
+    };
+    let fixture = fixture(43, 512 * 1024);
+    seed(&registry, &fixture, "team/app", "1").await;
+    let proxy = FaultProxy::start(&registry.host()).unwrap();
+    let layer = fixture.images[0].layers[0].clone();
+    // Every download of the layer has one byte flipped near its end.
+    proxy.add_fault(
+        Fault::new(
+            &layer.digest,
+            FaultKind::Corrupt {
+                at: layer.size() - 10,
+            },
+        )
+        .times(100),
+    );
+    let (_dir, served) = store();
+    let server = serve_through(&served, &proxy.host()).await;
+
+    let (raw, _) =
+        request_until_cut(&server, &format!("/v2/team/app/blobs/{}", layer.digest)).await;
+    let answer = parse(&raw);
+    assert_eq!(answer.status, 200, "{answer:?}");
+    let length: u64 = answer.header("content-length").unwrap().parse().unwrap();
+    assert_eq!(length, layer.size());
+    assert!(
+        (answer.body.len() as u64) < length,
+        "a corrupted blob was delivered whole ({} bytes)",
+        answer.body.len()
+    );
+    assert!(!is_stored(&served, &layer.digest));
+
+    // A real client fails, and still nothing is stored.
+    let (_dir2, puller) = store();
+    let pulled = puller
+        .pull(
+            &format!("{}/team/app:1", server.local_addr()),
+            &PullOptions::new(Platforms::All),
+            Arc::new(NoProgress),
+        )
+        .await;
+    assert!(pulled.is_err(), "the pull of a corrupted image succeeded");
+    assert!(!is_stored(&served, &layer.digest));
+    assert!(!is_stored(&puller, &layer.digest));
+    server.shutdown().await;
+}
+
+/// Sends a `GET` of `target` and reads until `wanted` body bytes (after
+/// the head) arrived, for at most 20 s; returns what arrived.
+async fn read_at_least(server: &ServerHandle, target: &str, wanted: usize) -> Vec<u8> {
+    let mut stream = TcpStream::connect(server.local_addr()).await.unwrap();
+    stream
+        .write_all(head("GET", target, &[]).as_bytes())
+        .await
+        .unwrap();
+    let mut raw = Vec::new();
+    let mut buf = vec![0; 64 * 1024];
+    let body_len = |raw: &[u8]| {
+        raw.windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map_or(0, |end| raw.len() - end - 4)
+    };
+    let arrived = tokio::time::timeout(Duration::from_secs(20), async {
+        while body_len(&raw) < wanted {
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(n > 0, "the connection closed early");
+            raw.extend_from_slice(&buf[..n]);
+        }
+    })
+    .await;
+    assert!(
+        arrived.is_ok(),
+        "only {} bytes arrived while the upstream was stalled",
+        raw.len()
+    );
+    raw
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blob_streams_to_every_client_from_one_download_before_it_ends() {
+    let Some(registry) = Registry::start(RegistryOptions::plain()).unwrap() else {
+        return;
+    };
+    let fixture = fixture(44, 4 * 1024 * 1024);
+    seed(&registry, &fixture, "team/app", "1").await;
+    let proxy = FaultProxy::start(&registry.host()).unwrap();
+    let layer = fixture.images[0].layers[0].clone();
+    assert!(layer.size() > 4 * 1024 * 1024);
+    // The upstream sends 2 MiB, then nothing more.
+    proxy.add_fault(Fault::new(
+        &layer.digest,
+        FaultKind::Stall {
+            after: 2 * 1024 * 1024,
+        },
+    ));
+    let (_dir, served) = store();
+    let server = serve_through(&served, &proxy.host()).await;
+    let target = format!("/v2/team/app/blobs/{}", layer.digest);
+    let first = read_at_least(&server, &target, 1024 * 1024).await;
+    // A second client joins the download in progress and reads the same
+    // bytes, while the upstream is still stalled.
+    let second = read_at_least(&server, &target, 1024 * 1024).await;
+    for raw in [first, second] {
+        let answer = parse(&raw);
+        assert_eq!(answer.status, 200);
+        let length: u64 = answer.header("content-length").unwrap().parse().unwrap();
+        assert_eq!(length, layer.size());
+        assert_eq!(&layer.bytes[..answer.body.len()], &answer.body[..]);
+    }
+    let downloads = proxy
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.contains(&layer.digest))
+        .count();
+    assert_eq!(downloads, 1, "{:#?}", proxy.requests());
+    assert!(!is_stored(&served, &layer.digest));
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_that_is_down_gets_a_502_and_the_server_stays_up() {
+    // A port nothing listens on.
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let (_dir, served) = store();
+    let fixture = fixture(45, 4096);
+    load(&served, &fixture, "example.test/local/app:1");
+    let server = serve_through(&served, &dead.to_string()).await;
+    let digest = format!("sha256:{}", "0".repeat(64));
+    for target in [
+        "/v2/team/app/manifests/1".to_owned(),
+        format!("/v2/team/app/manifests/{digest}"),
+        format!("/v2/team/app/blobs/{digest}"),
+    ] {
+        let answer = request(&server, "GET", &target, &[]).await;
+        assert_eq!(answer.status, 502, "{target}: {answer:?}");
+        assert_eq!(answer.error_code(), "UNKNOWN", "{target}");
+        let message = answer.json()["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(message.contains("upstream"), "{message}");
+    }
+    // What the store holds is still served, and so is the API root.
+    assert_eq!(request(&server, "GET", "/v2/", &[]).await.status, 200);
+    let local = request(&server, "GET", "/v2/local/app/manifests/1", &[]).await;
+    assert_eq!(local.status, 200);
+    assert!(!is_stored(&served, &digest));
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_the_upstream_lacks_is_unknown_and_other_ns_are_not_pulled_through() {
+    let Some(registry) = Registry::start(RegistryOptions::plain()).unwrap() else {
+        return;
+    };
+    let (_dir, served) = store();
+    let server = serve_through(&served, &registry.host()).await;
+    let missing = request(&server, "GET", "/v2/team/none/manifests/1", &[]).await;
+    assert_eq!(missing.status, 404, "{missing:?}");
+    assert_eq!(missing.error_code(), "MANIFEST_UNKNOWN");
+    let blob = format!("/v2/team/none/blobs/sha256:{}", "1".repeat(64));
+    let missing = request(&server, "GET", &blob, &[]).await;
+    assert_eq!(missing.status, 404, "{missing:?}");
+    assert_eq!(missing.error_code(), "BLOB_UNKNOWN");
+    // The failed fetch leaves no empty ingest behind.
+    let ingests = served
+        .namespace_handle()
+        .content(None)
+        .list_statuses()
+        .unwrap();
+    assert!(ingests.is_empty(), "{ingests:?}");
+    // A request for another registry (containerd's ns) is not sent upstream.
+    settled_log(&registry).await;
+    assert!(upstream_requests(&registry, None, "/v2/team/none/manifests/1") > 0);
+    let other = request(&server, "GET", "/v2/team/none/manifests/2?ns=quay.io", &[]).await;
+    assert_eq!(other.status, 404);
+    assert_eq!(other.error_code(), "NAME_UNKNOWN");
+    settled_log(&registry).await;
+    assert_eq!(
+        upstream_requests(&registry, None, "/v2/team/none/manifests/2"),
+        0
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skopeo_copies_through_the_mirror_an_image_the_store_lacks() {
+    let Some(skopeo) = hoist_testkit::require_tool("skopeo").unwrap() else {
+        return;
+    };
+    let Some(registry) = Registry::start(RegistryOptions::plain()).unwrap() else {
+        return;
+    };
+    let fixture = fixture(46, 256 * 1024);
+    seed(&registry, &fixture, "team/app", "1").await;
+    let (_dir, served) = store();
+    let server = serve_through(&served, &registry.host()).await;
+    let out = tempfile::tempdir().unwrap();
+    let copy = out.path().join("copy");
+    let source = format!("docker://{}/team/app:1", server.local_addr());
+    let destination = format!("dir:{}", copy.display());
+    tokio::task::spawn_blocking(move || {
+        run(
+            &skopeo,
+            &[
+                "copy",
+                "--all",
+                "--src-tls-verify=false",
+                &source,
+                &destination,
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    let index = std::fs::read(copy.join("manifest.json")).unwrap();
+    assert_eq!(Digest::sha256_of(&index).as_str(), fixture.index.digest);
+    for blob in config_and_layers(&fixture) {
+        let bytes = std::fs::read(copy.join(blob.trim_start_matches("sha256:"))).unwrap();
+        assert_eq!(Digest::sha256_of(&bytes).as_str(), blob);
+        assert!(is_stored(&served, &blob), "{blob} not stored by the mirror");
+    }
+    server.shutdown().await;
+}
