@@ -712,3 +712,92 @@ async fn a_burst_of_clients_for_one_tag_costs_one_upstream_head_per_window() {
     assert_eq!(proxied(&proxy, burst, "HEAD", path), 1);
     server.shutdown().await;
 }
+
+/// An upstream that answers every request with `status` and an empty
+/// body, and counts them.
+async fn answering(status: u16) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = Arc::clone(&count);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let counted = Arc::clone(&counted);
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                    // A TLS ClientHello: the client tries HTTPS first on
+                    // loopback, then plain HTTP once this one is refused.
+                    if head.first() == Some(&0x16) {
+                        return;
+                    }
+                }
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let answer = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+                let _ = stream.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    (address, count)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_tag_is_served_as_stored_whatever_keeps_the_upstream_from_confirming_it() {
+    // Nothing listens: refused.
+    let refusing = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().to_string()
+    };
+    // Accepts connections (the kernel's backlog) and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (unavailable, unavailable_count) = answering(503).await;
+    let (gone, gone_count) = answering(404).await;
+    let fixture = fixture(50, 4096);
+    for (upstream, count) in [
+        (refusing, None),
+        (silent.local_addr().unwrap().to_string(), None),
+        (unavailable, Some(unavailable_count)),
+        (gone, Some(gone_count)),
+    ] {
+        // Held as a pull through `upstream` would have named it.
+        let (_dir, served) = store();
+        let name = format!("{upstream}/app:latest");
+        load(&served, &fixture, &name);
+        let server = serve_through_with_ttl(&served, &upstream, Duration::from_secs(60)).await;
+        let first = tokio::time::timeout(
+            Duration::from_secs(30),
+            request(&server, "GET", "/v2/app/manifests/latest", &[]),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{upstream}: no answer"));
+        assert_eq!(answered_digest(&first), fixture.index.digest, "{upstream}");
+        let asked = count
+            .as_ref()
+            .map(|c| c.load(std::sync::atomic::Ordering::SeqCst));
+        if let Some(asked) = asked {
+            assert!(asked > 0, "{upstream}: the upstream was never asked");
+        }
+        // The failed check holds for the window: no second wait, no new request.
+        let second = request(&server, "HEAD", "/v2/app/manifests/latest", &[]).await;
+        assert_eq!(second.status, 200, "{upstream}: {second:?}");
+        assert_eq!(
+            count
+                .as_ref()
+                .map(|c| c.load(std::sync::atomic::Ordering::SeqCst)),
+            asked,
+            "{upstream}"
+        );
+        // The name is kept, on the stored index.
+        let image = served.namespace_handle().images().get(&name).unwrap();
+        assert_eq!(image.target.digest.as_str(), fixture.index.digest);
+        server.shutdown().await;
+    }
+    drop(silent);
+}
