@@ -327,9 +327,9 @@ impl PullThrough {
         let outcome = match answer {
             Ok(Ok(current)) if current.digest == stored.digest => Ok(current.digest),
             Ok(Ok(current)) => self.repoint(&tagged, &stored_name, &stored, current).await,
-            Ok(Err(error)) if error.is_not_found() => Err(format!(
-                "the upstream no longer has the tag ({error}); the stored manifest is kept and served"
-            )),
+            Ok(Err(error)) if error.is_not_found() => {
+                Err(format!("the upstream no longer has the tag ({error})"))
+            }
             Ok(Err(error)) => Err(error.to_string_with_causes()),
             Err(_) => Err(format!("no answer within {}s", TAG_CHECK_TIMEOUT.as_secs())),
         };
