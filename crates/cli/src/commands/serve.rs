@@ -1,7 +1,8 @@
-//! `hoist serve [--listen ADDR] [--upstream REGISTRY[/PREFIX]]...`: the
-//! namespace's images as a read-only registry (pulling through from the
-//! upstreams what it lacks) until SIGINT or SIGTERM; one access-log line
-//! per request on stderr.
+//! `hoist serve [--listen ADDR] [--upstream REGISTRY[/PREFIX]]...
+//! [--upstream-tag-ttl DURATION]`: the namespace's images as a read-only
+//! registry (pulling through from the upstreams what it lacks, keeping the
+//! tags it holds from them fresh) until SIGINT or SIGTERM; one access-log
+//! line per request on stderr.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -13,6 +14,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use crate::args::ServeArgs;
 use crate::context::Context;
 use crate::exit::UsageError;
+use crate::inputs::parse_duration;
 
 /// Serves until a signal, then stops accepting and lets open responses end.
 ///
@@ -33,6 +35,9 @@ pub fn run(context: &Context, args: &ServeArgs) -> anyhow::Result<()> {
             .map_err(|e| UsageError(format!("invalid --upstream: {e}")))?;
         options = options.upstream(parsed);
     }
+    let tag_ttl = parse_duration(&args.upstream_tag_ttl)
+        .map_err(|e| UsageError(format!("invalid --upstream-tag-ttl: {}", e.0)))?;
+    options = options.upstream_tag_ttl(tag_ttl);
     let store = context.open_store()?;
     // The access log: plain lines on stderr, INFO and up.
     let _ = tracing_subscriber::fmt()
