@@ -395,6 +395,11 @@ pub struct ServeArgs {
     /// ?ns=HOST uses the upstream for HOST, one without ns the first.
     #[arg(long, value_name = "REGISTRY[/PREFIX]")]
     pub upstream: Vec<String>,
+    /// How long an upstream's answer about a tag is trusted: a tag held
+    /// from an upstream is checked (one HEAD) at most once per DURATION,
+    /// and followed when it moved (0: on every request; e.g. 30s, 5m).
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub upstream_tag_ttl: String,
     /// Serve HTTPS with this certificate (PEM, the chain after it).
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,

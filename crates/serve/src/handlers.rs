@@ -95,6 +95,10 @@ async fn answer<B>(
         Route::Manifest { name, reference } => {
             let accepts_index = accepts_index(request.headers().get_all(header::ACCEPT));
             let ns = query.ns.clone();
+            if let Some(pull) = &upstream {
+                // A tag held from an upstream is first checked against it.
+                pull.revalidate(&name, &reference, ns.as_deref()).await;
+            }
             let found =
                 manifest(store, name.clone(), reference.clone(), query, accepts_index).await;
             match upstream {

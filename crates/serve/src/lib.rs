@@ -13,7 +13,10 @@
 //! store lacks is pulled through from an upstream registry, stored (under
 //! a lease, tags named as `hoist pull` names them) and streamed to the
 //! client while it arrives, one upstream download per blob however many
-//! clients ask ([`Upstream`] says how requests choose an upstream).
+//! clients ask ([`Upstream`] says how requests choose an upstream). A tag
+//! it holds from an upstream is checked against the upstream (one `HEAD`
+//! per tag per [`ServeOptions::upstream_tag_ttl`]) and follows it when it
+//! moved; while the upstream cannot answer, the stored tag is served.
 //!
 //! It is not a registry to push to or a token-auth server: it listens on
 //! loopback by default. How stored names map to the names clients ask for
@@ -49,13 +52,14 @@ mod referrers;
 mod routes;
 mod server;
 mod single_flight;
+mod tag_freshness;
 mod tls;
 mod upstream;
 
 pub use error::{Error, ErrorKind, Result};
 pub use options::{
     DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_LISTEN, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES,
-    ServeOptions,
+    DEFAULT_UPSTREAM_TAG_TTL, ServeOptions,
 };
 pub use server::{ServerHandle, serve};
 pub use tls::TlsFiles;

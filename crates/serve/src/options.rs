@@ -26,6 +26,12 @@ pub const DEFAULT_MAX_HEADER_BYTES: usize = 16 * 1024;
 /// connection is closed (slow-loris protection).
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long an upstream's answer about a tag is trusted
+/// ([`ServeOptions::upstream_tag_ttl`]): long enough that the clients of a
+/// rollout pulling one tag together cost the upstream one `HEAD`, short
+/// enough that a tag pushed upstream is served within half a minute.
+pub const DEFAULT_UPSTREAM_TAG_TTL: Duration = Duration::from_secs(30);
+
 /// How a server listens and what it bounds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServeOptions {
@@ -47,6 +53,10 @@ pub struct ServeOptions {
     /// a request with `?ns=HOST` uses the upstream for HOST, one without
     /// uses the first. See [`Upstream`].
     pub upstreams: Vec<Upstream>,
+    /// How long a tag checked against its upstream is served without
+    /// asking again (zero: every request by tag asks; concurrent requests
+    /// still share one check). Requests by digest never ask.
+    pub upstream_tag_ttl: Duration,
 }
 
 impl Default for ServeOptions {
@@ -59,6 +69,7 @@ impl Default for ServeOptions {
             tls: None,
             htpasswd: None,
             upstreams: Vec::new(),
+            upstream_tag_ttl: DEFAULT_UPSTREAM_TAG_TTL,
         }
     }
 }
@@ -74,6 +85,13 @@ impl ServeOptions {
     /// first is the one for requests without `ns`).
     pub fn upstream(mut self, upstream: Upstream) -> ServeOptions {
         self.upstreams.push(upstream);
+        self
+    }
+
+    /// Trusts an upstream's answer about a tag for `ttl` instead of
+    /// [`DEFAULT_UPSTREAM_TAG_TTL`].
+    pub fn upstream_tag_ttl(mut self, ttl: Duration) -> ServeOptions {
+        self.upstream_tag_ttl = ttl;
         self
     }
 

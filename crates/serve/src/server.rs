@@ -73,7 +73,7 @@ pub async fn serve(store: Store, options: ServeOptions) -> Result<ServerHandle> 
         });
     }
     let guards = Guards::load(&options)?;
-    let pull_through = PullThrough::start(&store, &options.upstreams)?;
+    let pull_through = PullThrough::start(&store, &options.upstreams, options.upstream_tag_ttl)?;
     let listener = TcpListener::bind(options.listen)
         .await
         .map_err(|source| Error::Bind {

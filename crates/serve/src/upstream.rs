@@ -19,13 +19,21 @@
 //! - Blobs stream to clients while they download ([`crate::blob_flight`]).
 //! - One upstream fetch per manifest or blob at a time, however many
 //!   clients ask ([`crate::single_flight`]).
-//! - Tags are not revalidated: once stored, a tag is served from the store
-//!   until it is removed or pulled again.
+//! - A tag the store holds from an upstream is revalidated before it is
+//!   served ([`PullThrough::revalidate`]): one `HEAD` asks the upstream
+//!   what the tag names now; the same digest is served from the store, a
+//!   new one is fetched, stored and the name re-pointed to it (the old
+//!   manifest stays until GC, like any unnamed content). An upstream that
+//!   cannot answer (unreachable, 5xx, no answer within
+//!   [`TAG_CHECK_TIMEOUT`], 404) leaves the stored manifest served. One
+//!   answer is trusted for [`crate::ServeOptions::upstream_tag_ttl`]
+//!   ([`crate::tag_freshness`]). A manifest or blob asked for by digest is
+//!   content-addressed: when stored, it is served without asking.
 
 use std::fmt;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use hoist::Store;
@@ -43,9 +51,14 @@ use crate::handlers::{self, Body, blocking};
 use crate::names;
 use crate::routes;
 use crate::single_flight::Flights;
+use crate::tag_freshness::{Checked, Health, TagFreshness};
 
 /// The label naming where a blob came from, as `hoist pull` writes it.
 const SOURCE_LABEL_PREFIX: &str = "containerd.io/distribution.source.";
+
+/// The longest a tag check waits for the upstream (its retries included)
+/// before the stored manifest is served: a client's pull waits on it.
+pub(crate) const TAG_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Names Docker Hub goes by: an `ns` of one matches an upstream of another.
 const DOCKER_HUB_NAMES: [&str; 3] = ["docker.io", "index.docker.io", "registry-1.docker.io"];
@@ -149,6 +162,7 @@ pub(crate) struct PullThrough {
     leases: LeasePool,
     manifests: Arc<Flights<String, Option<Result<FetchedManifest, ApiError>>>>,
     blobs: Arc<Flights<Digest, BlobState>>,
+    tags: TagFreshness,
 }
 
 impl PullThrough {
@@ -157,7 +171,11 @@ impl PullThrough {
     /// # Errors
     /// When the registry client cannot be built (an unreadable
     /// `config.json`, a bad hosts directory).
-    pub(crate) fn start(store: &Store, upstreams: &[Upstream]) -> Result<Option<Arc<PullThrough>>> {
+    pub(crate) fn start(
+        store: &Store,
+        upstreams: &[Upstream],
+        tag_ttl: Duration,
+    ) -> Result<Option<Arc<PullThrough>>> {
         if upstreams.is_empty() {
             return Ok(None);
         }
@@ -175,6 +193,7 @@ impl PullThrough {
             },
             manifests: Arc::default(),
             blobs: Arc::default(),
+            tags: TagFreshness::new(tag_ttl),
         })))
     }
 
@@ -244,6 +263,141 @@ impl PullThrough {
             },
         );
         blob_flight::answer(&self.store, state, digest, range).await
+    }
+
+    /// Before a manifest request by tag is answered: when the tag maps to
+    /// an upstream and the store holds it from there, makes sure the
+    /// stored name points where the upstream's tag does (see the module
+    /// doc). Never fails the request: whatever the upstream answers, the
+    /// store is then asked as usual, and a tag the store lacks is left to
+    /// [`PullThrough::manifest_or`].
+    pub(crate) async fn revalidate(
+        self: &Arc<Self>,
+        name: &str,
+        reference: &routes::Reference,
+        ns: Option<&str>,
+    ) {
+        let routes::Reference::Tag(tag) = reference else {
+            return; // a digest names immutable bytes
+        };
+        let Some(upstream) = self.select(ns) else {
+            return;
+        };
+        let Ok(tagged) = upstream.repository(name).and_then(|repository| {
+            repository
+                .tagged(tag)
+                .map_err(|_| ApiError::tag_invalid(tag))
+        }) else {
+            return; // refused later, by the same checks, with the reason
+        };
+        let stored_name = tagged.to_string();
+        if self.tags.is_fresh(&stored_name, None) {
+            return;
+        }
+        let this = Arc::clone(self);
+        let key = stored_name.clone();
+        let mut done =
+            self.tags
+                .checks
+                .join_or_start(stored_name, false, move |sender| async move {
+                    this.check_tag(tagged, key).await;
+                    sender.send_replace(true);
+                });
+        // An error here means the check's task is gone: serve what is stored.
+        let _ = done.wait_for(|done| *done).await;
+    }
+
+    /// Asks the upstream what `tagged` names now and re-points `stored_name`
+    /// when it moved; records the outcome.
+    async fn check_tag(self: &Arc<Self>, tagged: Reference, stored_name: String) {
+        let held = {
+            let store = self.store.clone();
+            let name = stored_name.clone();
+            blocking(move || Ok(store.namespace_handle().images().get(&name).ok())).await
+        };
+        let Ok(Some(held)) = held else {
+            return; // not held (or unreadable): the miss path fetches it
+        };
+        let stored = held.target;
+        // Checked by a task that ended between the caller's look and this one.
+        if self.tags.is_fresh(&stored_name, Some(&stored.digest)) {
+            return;
+        }
+        let answer = tokio::time::timeout(TAG_CHECK_TIMEOUT, self.client.resolve(&tagged)).await;
+        let outcome = match answer {
+            Ok(Ok(current)) if current.digest == stored.digest => Ok(current.digest),
+            Ok(Ok(current)) => self.repoint(&tagged, &stored_name, &stored, current).await,
+            Ok(Err(error)) if error.is_not_found() => {
+                Err(format!("the upstream no longer has the tag ({error})"))
+            }
+            Ok(Err(error)) => Err(error.to_string_with_causes()),
+            Err(_) => Err(format!("no answer within {}s", TAG_CHECK_TIMEOUT.as_secs())),
+        };
+        match outcome {
+            Ok(digest) => {
+                if self.tags.record(&stored_name, Checked::Confirmed(digest)) == Health::Recovered {
+                    tracing::info!(target: "hoist_serve", image = %tagged, "the upstream confirms the tag again");
+                }
+            }
+            Err(reason) => {
+                let checked = Checked::Unconfirmed(stored.digest.clone());
+                if self.tags.record(&stored_name, checked) == Health::StartedFailing {
+                    tracing::warn!(
+                        target: "hoist_serve",
+                        image = %tagged,
+                        stored = %stored.digest,
+                        "cannot check the tag against the upstream, serving the stored manifest until it answers: {reason}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// The upstream's tag moved from `stored` to `current`: fetches the
+    /// manifest (unless stored already) and re-points the name.
+    async fn repoint(
+        self: &Arc<Self>,
+        tagged: &Reference,
+        stored_name: &str,
+        stored: &Descriptor,
+        current: Descriptor,
+    ) -> std::result::Result<Digest, String> {
+        let (_, raw) = self
+            .fetch_pinned(tagged.repo(), current.digest.clone())
+            .await
+            .map_err(|e| {
+                format!(
+                    "fetching its new manifest {}: {}",
+                    current.digest, e.message
+                )
+            })?;
+        // The media type the upstream announced (a document found already
+        // stored is typed only by what it declares); the verified size.
+        let target = Descriptor::new(current.media_type, current.digest, raw.len() as u64);
+        let store = self.store.clone();
+        let name = stored_name.to_owned();
+        let new = target.clone();
+        blocking(move || {
+            let images = store.namespace_handle().images();
+            let named = match images.update(&name, ImageUpdate::new().target(new.clone())) {
+                // Removed meanwhile: named again, as a first pull would.
+                Err(error) if error.is_not_found() => images.create(Image::new(name.clone(), new)),
+                other => other,
+            };
+            named
+                .map(drop)
+                .map_err(|e| ApiError::internal(format!("naming {name}: {e}")))
+        })
+        .await
+        .map_err(|e| e.message)?;
+        tracing::info!(
+            target: "hoist_serve",
+            image = %tagged,
+            from = %stored.digest,
+            to = %target.digest,
+            "the tag moved upstream; pulled through its new manifest"
+        );
+        Ok(target.digest)
     }
 
     /// A manifest by tag: the stored name, or a fetch that names it.
@@ -415,6 +569,11 @@ impl PullThrough {
         })
         .await?;
         tracing::info!(target: "hoist_serve", image = %reference, digest = %descriptor.digest, "pulled through");
+        // Just fetched by tag: as good as a check.
+        self.tags.record(
+            &reference.to_string(),
+            Checked::Confirmed(descriptor.digest.clone()),
+        );
         Ok((descriptor, raw))
     }
 

@@ -1,7 +1,8 @@
 //! `hoist serve [--listen ADDR] [--upstream REGISTRY[/PREFIX]]...
-//! [--tls-cert FILE --tls-key FILE] [--htpasswd FILE] [--format
-//! text|json]`: the namespace's images as a read-only registry (pulling
-//! through from the upstreams what it lacks) until SIGINT or SIGTERM; one
+//! [--upstream-tag-ttl DURATION] [--tls-cert FILE --tls-key FILE]
+//! [--htpasswd FILE] [--format text|json]`: the namespace's images as a
+//! read-only registry (pulling through from the upstreams what it lacks,
+//! keeping the tags it holds from them fresh) until SIGINT or SIGTERM; one
 //! access-log line per request on stderr.
 
 use std::io::Write as _;
@@ -14,6 +15,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use crate::args::{LogFormat, ServeArgs};
 use crate::context::Context;
 use crate::exit::UsageError;
+use crate::inputs::parse_duration;
 
 /// Serves until a signal, then stops accepting and lets open responses end.
 ///
@@ -34,6 +36,9 @@ pub fn run(context: &Context, args: &ServeArgs) -> anyhow::Result<()> {
             .map_err(|e| UsageError(format!("invalid --upstream: {e}")))?;
         options = options.upstream(parsed);
     }
+    let tag_ttl = parse_duration(&args.upstream_tag_ttl)
+        .map_err(|e| UsageError(format!("invalid --upstream-tag-ttl: {}", e.0)))?;
+    options = options.upstream_tag_ttl(tag_ttl);
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         options = options.tls(TlsFiles::new(cert, key));
     }

@@ -122,3 +122,21 @@ fn serve_refuses_a_bad_upstream() {
     );
     assert!(line.contains("--upstream"), "{line}");
 }
+
+#[test]
+fn serve_refuses_a_bad_upstream_tag_ttl() {
+    let env = Env::new();
+    let line = env.fails(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            "registry.example",
+            "--upstream-tag-ttl",
+            "soon",
+        ],
+        2,
+    );
+    assert!(line.contains("--upstream-tag-ttl"), "{line}");
+}

@@ -136,7 +136,9 @@ async fn four_clients_pull_through_with_one_upstream_fetch_per_blob() {
     settled_log(&registry).await;
     let seeded = registry.log().len();
     let (_dir, served) = store();
-    let server = serve_through(&served, &registry.host()).await;
+    // The tag's first fetch counts as its check for the whole test, however
+    // slow the machine: the late client below must cost no upstream request.
+    let server = serve_through_with_ttl(&served, &registry.host(), Duration::from_secs(3600)).await;
     let reference = format!("{}/team/app:1", server.local_addr());
 
     // Four clients at once, each with a store of its own.
@@ -516,4 +518,288 @@ async fn skopeo_copies_through_the_mirror_an_image_the_store_lacks() {
         assert!(is_stored(&served, &blob), "{blob} not stored by the mirror");
     }
     server.shutdown().await;
+}
+
+/// Serves `store`, pulling through from `upstream` and trusting an
+/// answer about a tag for `tag_ttl`.
+async fn serve_through_with_ttl(store: &Store, upstream: &str, tag_ttl: Duration) -> ServerHandle {
+    hoist_serve::serve(
+        store.clone(),
+        ServeOptions::default()
+            .listen("127.0.0.1:0".parse().unwrap())
+            .upstream(upstream.parse::<Upstream>().unwrap())
+            .upstream_tag_ttl(tag_ttl),
+    )
+    .await
+    .unwrap()
+}
+
+/// The requests with `method` for `path` (query excluded) the proxy
+/// forwarded after the first `since`.
+fn proxied(proxy: &FaultProxy, since: usize, method: &str, path: &str) -> usize {
+    proxy
+        .requests()
+        .iter()
+        .skip(since)
+        .filter(|r| r.method == method && r.path.split('?').next() == Some(path))
+        .count()
+}
+
+/// The digest the server answered a manifest request with.
+fn answered_digest(answer: &crate::support::Answer) -> String {
+    assert_eq!(answer.status, 200, "{answer:?}");
+    let digest = answer.header("docker-content-digest").unwrap().to_owned();
+    assert_eq!(Digest::sha256_of(&answer.body).as_str(), digest);
+    digest
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tag_moved_upstream_is_followed_and_kept_while_the_upstream_is_down() {
+    let Some(registry) = Registry::start(RegistryOptions::plain()).unwrap() else {
+        return;
+    };
+    let v1 = fixture(47, 4096);
+    let v2 = fixture(48, 4096);
+    seed(&registry, &v1, "app", "latest").await;
+    let proxy = FaultProxy::start(&registry.host()).unwrap();
+    let ttl = Duration::from_secs(1);
+    let (_dir, served) = store();
+    let server = serve_through_with_ttl(&served, &proxy.host(), ttl).await;
+    let name = format!("{}/app:latest", proxy.host());
+    let target = |served: &Store| {
+        served
+            .namespace_handle()
+            .images()
+            .get(&name)
+            .unwrap()
+            .target
+            .digest
+            .to_string()
+    };
+
+    // First pull through: v1, fetched and named.
+    let first = request(&server, "GET", "/v2/app/manifests/latest", &[]).await;
+    assert_eq!(answered_digest(&first), v1.index.digest);
+    assert_eq!(target(&served), v1.index.digest);
+
+    // The tag moves upstream; after the window the mirror follows it, and
+    // a real client pulls the whole of v2 through it.
+    seed(&registry, &v2, "app", "latest").await;
+    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+    let before_v2 = proxy.requests().len();
+    let (_dir2, puller) = store();
+    let pulled = puller
+        .pull(
+            &format!("{}/app:latest", server.local_addr()),
+            &PullOptions::new(Platforms::All),
+            Arc::new(NoProgress),
+        )
+        .await
+        .unwrap();
+    assert_eq!(pulled.target.digest.as_str(), v2.index.digest);
+    assert!(
+        puller
+            .check(&pulled.name, &Platforms::All)
+            .unwrap()
+            .is_complete()
+    );
+    assert_eq!(target(&served), v2.index.digest);
+    assert_eq!(
+        proxied(&proxy, before_v2, "HEAD", "/v2/app/manifests/latest"),
+        1,
+        "{:#?}",
+        proxy.requests()
+    );
+    // The old index is unnamed but still held: asked for by digest, it is
+    // served from the store, as is a stored blob, without asking upstream.
+    assert!(is_stored(&served, &v1.index.digest));
+    let asked = proxy.requests().len();
+    let old = request(
+        &server,
+        "GET",
+        &format!("/v2/app/manifests/{}", v1.index.digest),
+        &[],
+    )
+    .await;
+    assert_eq!(answered_digest(&old), v1.index.digest);
+    let layer = &v2.images[0].layers[0];
+    let blob = request(
+        &server,
+        "GET",
+        &format!("/v2/app/blobs/{}", layer.digest),
+        &[],
+    )
+    .await;
+    assert_eq!(blob.status, 200);
+    assert_eq!(Digest::sha256_of(&blob.body).as_str(), layer.digest);
+    assert_eq!(proxy.requests().len(), asked, "{:#?}", proxy.requests());
+
+    // The upstream goes away: the stored v2 is still served, by GET and
+    // HEAD, with and without an index in Accept.
+    drop(proxy);
+    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+    for _ in 0..2 {
+        let answer = request(&server, "GET", "/v2/app/manifests/latest", &[]).await;
+        assert_eq!(answered_digest(&answer), v2.index.digest);
+    }
+    let head = request(&server, "HEAD", "/v2/app/manifests/latest", &[]).await;
+    assert_eq!(head.status, 200, "{head:?}");
+    assert_eq!(
+        head.header("docker-content-digest"),
+        Some(v2.index.digest.as_str())
+    );
+    let single = request(
+        &server,
+        "GET",
+        "/v2/app/manifests/latest",
+        &[(
+            "Accept",
+            "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json",
+        )],
+    )
+    .await;
+    let chosen = answered_digest(&single);
+    assert!(
+        v2.images.iter().any(|i| i.manifest.digest == chosen),
+        "{chosen} is none of v2's manifests"
+    );
+    assert_eq!(target(&served), v2.index.digest);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_clients_for_one_tag_costs_one_upstream_head_per_window() {
+    let Some(registry) = Registry::start(RegistryOptions::plain()).unwrap() else {
+        return;
+    };
+    let fixture = fixture(49, 4096);
+    seed(&registry, &fixture, "team/app", "latest").await;
+    let proxy = FaultProxy::start(&registry.host()).unwrap();
+    let ttl = Duration::from_secs(3);
+    let (_dir, served) = store();
+    let server = serve_through_with_ttl(&served, &proxy.host(), ttl).await;
+    let path = "/v2/team/app/manifests/latest";
+
+    let first = request(&server, "GET", path, &[]).await;
+    assert_eq!(answered_digest(&first), fixture.index.digest);
+    // Fetching by tag was a check: inside the window, no HEAD at all.
+    let fetched = proxy.requests().len();
+    let answer = request(&server, "HEAD", path, &[]).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(proxy.requests().len(), fetched, "{:#?}", proxy.requests());
+
+    // Past the window, eight clients at once: one HEAD, no GET.
+    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+    let burst = proxy.requests().len();
+    let answers = futures_util::future::join_all((0..8).map(|i| {
+        let method = if i % 2 == 0 { "GET" } else { "HEAD" };
+        request(&server, method, path, &[])
+    }))
+    .await;
+    for answer in &answers {
+        assert_eq!(answer.status, 200, "{answer:?}");
+        assert_eq!(
+            answer.header("docker-content-digest"),
+            Some(fixture.index.digest.as_str())
+        );
+    }
+    let upstream: Vec<_> = proxy.requests().into_iter().skip(burst).collect();
+    assert_eq!(upstream.len(), 1, "{upstream:#?}");
+    assert_eq!(upstream[0].method, "HEAD");
+    assert_eq!(upstream[0].path, path);
+    // And the clients right after it ride on its answer.
+    for _ in 0..4 {
+        assert_eq!(request(&server, "GET", path, &[]).await.status, 200);
+    }
+    assert_eq!(proxied(&proxy, burst, "HEAD", path), 1);
+    server.shutdown().await;
+}
+
+/// An upstream that answers every request with `status` and an empty
+/// body, and counts them.
+async fn answering(status: u16) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = Arc::clone(&count);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let counted = Arc::clone(&counted);
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                    // A TLS ClientHello: the client tries HTTPS first on
+                    // loopback, then plain HTTP once this one is refused.
+                    if head.first() == Some(&0x16) {
+                        return;
+                    }
+                }
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let answer = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+                let _ = stream.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    (address, count)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_tag_is_served_as_stored_whatever_keeps_the_upstream_from_confirming_it() {
+    // Nothing listens: refused.
+    let refusing = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().to_string()
+    };
+    // Accepts connections (the kernel's backlog) and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (unavailable, unavailable_count) = answering(503).await;
+    let (gone, gone_count) = answering(404).await;
+    let fixture = fixture(50, 4096);
+    for (upstream, count) in [
+        (refusing, None),
+        (silent.local_addr().unwrap().to_string(), None),
+        (unavailable, Some(unavailable_count)),
+        (gone, Some(gone_count)),
+    ] {
+        // Held as a pull through `upstream` would have named it.
+        let (_dir, served) = store();
+        let name = format!("{upstream}/app:latest");
+        load(&served, &fixture, &name);
+        let server = serve_through_with_ttl(&served, &upstream, Duration::from_secs(60)).await;
+        let first = tokio::time::timeout(
+            Duration::from_secs(30),
+            request(&server, "GET", "/v2/app/manifests/latest", &[]),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{upstream}: no answer"));
+        assert_eq!(answered_digest(&first), fixture.index.digest, "{upstream}");
+        let asked = count
+            .as_ref()
+            .map(|c| c.load(std::sync::atomic::Ordering::SeqCst));
+        if let Some(asked) = asked {
+            assert!(asked > 0, "{upstream}: the upstream was never asked");
+        }
+        // The failed check holds for the window: no second wait, no new request.
+        let second = request(&server, "HEAD", "/v2/app/manifests/latest", &[]).await;
+        assert_eq!(second.status, 200, "{upstream}: {second:?}");
+        assert_eq!(
+            count
+                .as_ref()
+                .map(|c| c.load(std::sync::atomic::Ordering::SeqCst)),
+            asked,
+            "{upstream}"
+        );
+        // The name is kept, on the stored index.
+        let image = served.namespace_handle().images().get(&name).unwrap();
+        assert_eq!(image.target.digest.as_str(), fixture.index.digest);
+        server.shutdown().await;
+    }
+    drop(silent);
 }
