@@ -12,6 +12,9 @@
 //! own table, unpacking under the target directory unless
 //! `HOIST_BENCH_DIR` says where (not /tmp by default: on some VMs creating
 //! a file there costs a millisecond).
+//!
+//! Then the serve bench (`crates/serve/benches/serve/`: skopeo pulling from
+//! `hoist serve` and from docker-registry, 1 and 8 clients at once).
 
 use std::env;
 use std::process::Command;
@@ -35,5 +38,17 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         .env("CARGO_TARGET_DIR", crate::target_dir())
         .env("HOIST_BENCH_DIR", scratch)
         .args(["bench", "--package", "hoist-unpack", "--bench", "unpack"]);
-    crate::run(&mut unpack)
+    crate::run(&mut unpack)?;
+
+    // `hoist serve` beside docker-registry, served to skopeo
+    // (`crates/serve/benches/serve/`).
+    let serve_scratch = env::var_os("HOIST_BENCH_DIR")
+        .map_or_else(|| crate::target_dir().join("bench-serve"), Into::into);
+    let mut serve = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    serve
+        .current_dir(crate::workspace_root())
+        .env("CARGO_TARGET_DIR", crate::target_dir())
+        .env("HOIST_BENCH_DIR", serve_scratch)
+        .args(["bench", "--package", "hoist-serve", "--bench", "serve"]);
+    crate::run(&mut serve)
 }

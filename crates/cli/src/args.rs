@@ -400,6 +400,31 @@ pub struct ServeArgs {
     /// and followed when it moved (0: on every request; e.g. 30s, 5m).
     #[arg(long, value_name = "DURATION", default_value = "30s")]
     pub upstream_tag_ttl: String,
+    /// Serve HTTPS with this certificate (PEM, the chain after it).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Require Basic credentials of a user of this htpasswd file (bcrypt
+    /// entries, as `htpasswd -B` writes); needs TLS unless --listen is a
+    /// loopback address.
+    #[arg(long, value_name = "FILE")]
+    pub htpasswd: Option<PathBuf>,
+    /// The access log's format on stderr: text lines, or one JSON object a
+    /// line.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub format: LogFormat,
+}
+
+/// How `hoist serve` writes its access log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum LogFormat {
+    /// `key=value` lines for people.
+    #[default]
+    Text,
+    /// One JSON object a line, the fields at its top level.
+    Json,
 }
 
 /// `hoist unpack`.

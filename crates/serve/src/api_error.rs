@@ -116,6 +116,15 @@ impl ApiError {
         .detail(format!("bytes */{size}"))
     }
 
+    pub(crate) fn unauthorized(why: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHORIZED",
+            "authentication required",
+        )
+        .detail(why)
+    }
+
     pub(crate) fn internal(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN", message)
     }

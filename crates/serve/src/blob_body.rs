@@ -12,9 +12,7 @@ use hoist::content::BlobReader;
 use http_body_util::{BodyExt, StreamBody, combinators::UnsyncBoxBody};
 use hyper::body::Frame;
 
-/// Bytes read per step: large enough that a step's blocking-pool hop is
-/// cheap beside it, small enough that memory per connection stays bounded.
-const CHUNK: usize = 256 * 1024;
+use crate::chunk_pool::{self, CHUNK};
 
 /// Bytes `start..end` of the blob `reader` holds, streamed.
 pub(crate) fn blob_body(
@@ -30,17 +28,18 @@ pub(crate) fn blob_body(
                 return None;
             }
             let want = usize::try_from(end - offset).unwrap_or(CHUNK).min(CHUNK);
+            let mut buf = chunk_pool::take();
             let read = tokio::task::spawn_blocking(move || {
-                let mut buf = vec![0; want];
-                let n = reader.read_at(&mut buf, offset).map_err(io::Error::other)?;
+                let n = reader
+                    .read_at(&mut buf[..want], offset)
+                    .map_err(io::Error::other)?;
                 if n == 0 {
                     return Err(io::Error::new(
                         io::ErrorKind::UnexpectedEof,
                         format!("blob {} ended at {offset}", reader.digest()),
                     ));
                 }
-                buf.truncate(n);
-                Ok(Bytes::from(buf))
+                Ok(chunk_pool::freeze(buf, n))
             })
             .await
             .unwrap_or_else(|join| Err(io::Error::other(join)));

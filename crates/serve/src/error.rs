@@ -2,6 +2,7 @@
 //! request errors are answered to the client in the spec's JSON format.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 /// What went wrong, for callers that branch on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -9,7 +10,8 @@ use std::net::SocketAddr;
 pub enum ErrorKind {
     /// The listening socket could not be bound or read.
     Bind,
-    /// The options are unusable (e.g. zero connections allowed).
+    /// The options are unusable (e.g. zero connections allowed), or a file
+    /// they name (TLS certificate or key, htpasswd) is.
     InvalidArgument,
 }
 
@@ -32,6 +34,22 @@ pub enum Error {
         /// Why it is refused.
         reason: String,
     },
+    /// A TLS certificate or key file is missing, unreadable or unusable.
+    #[error("TLS file {path}: {reason}")]
+    Tls {
+        /// The file concerned.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The htpasswd file is missing, unreadable or holds a bad entry.
+    #[error("htpasswd file {path}: {reason}")]
+    Htpasswd {
+        /// The file concerned.
+        path: PathBuf,
+        /// What is wrong with it (with the line number).
+        reason: String,
+    },
 }
 
 impl Error {
@@ -39,7 +57,9 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Bind { .. } => ErrorKind::Bind,
-            Error::InvalidOption { .. } => ErrorKind::InvalidArgument,
+            Error::InvalidOption { .. } | Error::Tls { .. } | Error::Htpasswd { .. } => {
+                ErrorKind::InvalidArgument
+            }
         }
     }
 }

@@ -20,7 +20,7 @@ use hyper::{Method, Request, Response, StatusCode};
 
 use crate::api_error::ApiError;
 use crate::blob_body::blob_body;
-use crate::logged_body::LoggedBody;
+use crate::logged_body::{LoggedBody, RemoteAddr};
 use crate::names::{Catalog, Served};
 use crate::routes::{self, Page, Query, Reference, Route};
 use crate::upstream::PullThrough;
@@ -37,15 +37,30 @@ pub(crate) async fn handle<B>(
     request: Request<B>,
 ) -> Response<LoggedBody> {
     let started = Instant::now();
+    let response = match answer(store, upstream, &request).await {
+        Ok(response) => response,
+        Err(error) => error_response(&error),
+    };
+    logged(&request, response, started)
+}
+
+/// The answer to a request refused before routing (no credentials), logged
+/// like any other.
+pub(crate) fn refuse<B>(request: &Request<B>, error: &ApiError) -> Response<LoggedBody> {
+    logged(request, error_response(error), Instant::now())
+}
+
+fn logged<B>(
+    request: &Request<B>,
+    response: Response<Body>,
+    started: Instant,
+) -> Response<LoggedBody> {
     let method = request.method().clone();
     let logged_path = request.uri().path_and_query().map_or_else(
         || request.uri().path().to_owned(),
         |p| p.as_str().to_owned(),
     );
-    let response = match answer(store, upstream, &request).await {
-        Ok(response) => response,
-        Err(error) => error_response(&error),
-    };
+    let peer = request.extensions().get::<RemoteAddr>().map(|r| r.0);
     let mut response = if method == Method::HEAD {
         // Headers (Content-Length included) stay; the body goes.
         response.map(|_| Empty::new().map_err(|never| match never {}).boxed_unsync())
@@ -57,7 +72,9 @@ pub(crate) async fn handle<B>(
         HeaderValue::from_static(API_VERSION),
     );
     let status = response.status().as_u16();
-    response.map(|body| LoggedBody::new(body, method.to_string(), logged_path, status, started))
+    response.map(|body| {
+        LoggedBody::new(body, method.to_string(), logged_path, status, started).peer(peer)
+    })
 }
 
 async fn answer<B>(
@@ -108,6 +125,9 @@ async fn answer<B>(
                 None => found,
             }
         }
+        Route::Referrers { name, digest } => {
+            crate::referrers::referrers(store, name, digest, query).await
+        }
     }
 }
 
@@ -120,7 +140,7 @@ pub(crate) async fn blocking<T: Send + 'static>(
         .unwrap_or_else(|join| Err(ApiError::internal(format!("a store call failed: {join}"))))
 }
 
-fn load_catalog(store: &Store) -> Result<Catalog, ApiError> {
+pub(crate) fn load_catalog(store: &Store) -> Result<Catalog, ApiError> {
     let images = store
         .namespace_handle()
         .images()
@@ -131,7 +151,7 @@ fn load_catalog(store: &Store) -> Result<Catalog, ApiError> {
     ))
 }
 
-fn repository<'c>(
+pub(crate) fn repository<'c>(
     catalog: &'c Catalog,
     name: &str,
     query: &Query,
@@ -255,8 +275,11 @@ async fn manifest(
                     host_manifest(&store, &format!("{name}:{tag}"), target)?
                 }
             }
-            Reference::Digest(digest) => reachable_manifest(&store, images, digest)?
-                .ok_or_else(|| ApiError::manifest_unknown(digest.as_str()))?,
+            Reference::Digest(digest) => match reachable_manifest(&store, images, digest)? {
+                Some(descriptor) => descriptor,
+                None => crate::referrers::reachable_referrer(&store, images, digest)?
+                    .ok_or_else(|| ApiError::manifest_unknown(digest.as_str()))?,
+            },
         };
         let raw = read_document(&store, &descriptor)?
             .ok_or_else(|| ApiError::manifest_unknown(descriptor.digest.as_str()))?;
@@ -312,7 +335,7 @@ pub(crate) fn host_manifest(
 /// The descriptor of `wanted` when one of `images` reaches it: their
 /// targets, and the manifests their stored indexes list, to
 /// [`MAX_NESTING`] levels.
-fn reachable_manifest(
+pub(crate) fn reachable_manifest(
     store: &Store,
     images: &[Served],
     wanted: &Digest,
@@ -477,7 +500,7 @@ fn full(bytes: Vec<u8>) -> Body {
         .boxed_unsync()
 }
 
-fn json_response(status: StatusCode, body: Vec<u8>) -> Response<Body> {
+pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Response<Body> {
     let length = body.len();
     let mut response = Response::new(full(body));
     *response.status_mut() = status;
@@ -492,6 +515,12 @@ fn json_response(status: StatusCode, body: Vec<u8>) -> Response<Body> {
 
 fn error_response(error: &ApiError) -> Response<Body> {
     let mut response = json_response(error.status, error.body());
+    if error.status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(crate::basic_auth::CHALLENGE),
+        );
+    }
     if error.status == StatusCode::METHOD_NOT_ALLOWED {
         response
             .headers_mut()

@@ -3,6 +3,7 @@
 //! `ms` covers the whole transfer.
 
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -10,6 +11,10 @@ use std::time::Instant;
 use bytes::Bytes;
 use http_body_util::combinators::UnsyncBoxBody;
 use hyper::body::{Body, Frame, SizeHint};
+
+/// The client's address, put in each request's extensions by the server.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RemoteAddr(pub SocketAddr);
 
 /// A response body that logs its request when it ends.
 pub(crate) struct LoggedBody {
@@ -19,6 +24,7 @@ pub(crate) struct LoggedBody {
     status: u16,
     started: Instant,
     sent: u64,
+    peer: Option<SocketAddr>,
 }
 
 impl LoggedBody {
@@ -36,7 +42,14 @@ impl LoggedBody {
             status,
             started,
             sent: 0,
+            peer: None,
         }
+    }
+
+    /// Logs `peer` as the client's address.
+    pub(crate) fn peer(mut self, peer: Option<SocketAddr>) -> LoggedBody {
+        self.peer = peer;
+        self
     }
 }
 
@@ -68,8 +81,10 @@ impl Body for LoggedBody {
 
 impl Drop for LoggedBody {
     fn drop(&mut self) {
+        let remote = self.peer.map(|p| p.to_string()).unwrap_or_default();
         tracing::info!(
             target: "hoist_serve::access",
+            remote = %remote,
             method = %self.method,
             path = %self.path,
             status = self.status,

@@ -2,8 +2,10 @@
 //! from exhausting the server.
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::tls::TlsFiles;
 use crate::upstream::Upstream;
 
 /// Loopback, port 5000: the port registries conventionally use, reachable
@@ -42,6 +44,11 @@ pub struct ServeOptions {
     pub max_header_bytes: usize,
     /// Longest wait for a request head.
     pub header_read_timeout: Duration,
+    /// Serve HTTPS with this certificate and key (plain HTTP when `None`).
+    pub tls: Option<TlsFiles>,
+    /// Require Basic credentials of a user of this htpasswd file (bcrypt
+    /// entries); refused without `tls` unless listening on loopback.
+    pub htpasswd: Option<PathBuf>,
     /// Registries to pull through what the store lacks (none by default):
     /// a request with `?ns=HOST` uses the upstream for HOST, one without
     /// uses the first. See [`Upstream`].
@@ -59,6 +66,8 @@ impl Default for ServeOptions {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            tls: None,
+            htpasswd: None,
             upstreams: Vec::new(),
             upstream_tag_ttl: DEFAULT_UPSTREAM_TAG_TTL,
         }
@@ -89,6 +98,19 @@ impl ServeOptions {
     /// Serves at most `count` connections at once.
     pub fn max_connections(mut self, count: usize) -> ServeOptions {
         self.max_connections = count;
+        self
+    }
+
+    /// Serves HTTPS with the certificate and key of `files`.
+    pub fn tls(mut self, files: TlsFiles) -> ServeOptions {
+        self.tls = Some(files);
+        self
+    }
+
+    /// Requires the Basic credentials of a user of the htpasswd file at
+    /// `path`.
+    pub fn htpasswd(mut self, path: impl Into<PathBuf>) -> ServeOptions {
+        self.htpasswd = Some(path.into());
         self
     }
 }

@@ -24,6 +24,8 @@ pub(crate) enum Route {
     Manifest { name: String, reference: Reference },
     /// `/v2/<name>/blobs/<digest>`.
     Blob { name: String, digest: Digest },
+    /// `/v2/<name>/referrers/<digest>`: the manifests whose subject it is.
+    Referrers { name: String, digest: Digest },
 }
 
 /// A manifest reference: a tag or a digest.
@@ -46,6 +48,8 @@ pub(crate) struct Query {
     /// containerd's `ns`: the registry host a mirror request is for.
     pub ns: Option<String>,
     pub page: Page,
+    /// The referrers API's `artifactType` filter.
+    pub artifact_type: Option<String>,
 }
 
 /// Parses the path (as sent, still percent-encoded) into a route.
@@ -98,6 +102,13 @@ pub(crate) fn route(path: &str) -> Result<Route, ApiError> {
                 digest: checked_digest(last)?,
             })
         }
+        "referrers" => {
+            let name = checked_name(name, path)?;
+            Ok(Route::Referrers {
+                name,
+                digest: checked_digest(last)?,
+            })
+        }
         _ => Err(ApiError::not_an_endpoint(path)),
     }
 }
@@ -123,6 +134,8 @@ pub(crate) fn query(query: Option<&str>) -> Result<Query, ApiError> {
             }
             // A tag or a repository name; compared, never used as a path.
             "last" => parsed.page.last = Some(value.into_owned()),
+            // A media type; compared, never used as a path.
+            "artifactType" => parsed.artifact_type = Some(value.into_owned()),
             _ => {}
         }
     }
@@ -167,6 +180,14 @@ mod tests {
             route(&format!("/v2/app/blobs/{digest}")).unwrap(),
             Route::Blob { name, .. } if name == "app"
         ));
+        assert!(matches!(
+            route(&format!("/v2/team/app/referrers/{digest}")).unwrap(),
+            Route::Referrers { name, .. } if name == "team/app"
+        ));
+        assert_eq!(
+            route("/v2/app/referrers/latest").unwrap_err().code,
+            "DIGEST_INVALID"
+        );
     }
 
     #[test]
@@ -193,7 +214,11 @@ mod tests {
 
     #[test]
     fn queries_parse() {
-        let q = query(Some("ns=docker.io&n=2&last=b&x=y")).unwrap();
+        let q = query(Some(
+            "ns=docker.io&n=2&last=b&x=y&artifactType=application%2Fspdx%2Bjson",
+        ))
+        .unwrap();
+        assert_eq!(q.artifact_type.as_deref(), Some("application/spdx+json"));
         assert_eq!(q.ns.as_deref(), Some("docker.io"));
         assert_eq!(q.page.n, Some(2));
         assert_eq!(q.page.last.as_deref(), Some("b"));

@@ -8,13 +8,18 @@ use hoist::Store;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
 
+use crate::basic_auth::BasicAuth;
 use crate::error::{Error, Result};
 use crate::handlers;
+use crate::logged_body::RemoteAddr;
 use crate::options::ServeOptions;
+use crate::tls;
 use crate::upstream::PullThrough;
 
 /// A running server: its address, and the way to stop it. Dropping the
@@ -67,6 +72,7 @@ pub async fn serve(store: Store, options: ServeOptions) -> Result<ServerHandle> 
             ),
         });
     }
+    let guards = Guards::load(&options)?;
     let pull_through = PullThrough::start(&store, &options.upstreams, options.upstream_tag_ttl)?;
     let listener = TcpListener::bind(options.listen)
         .await
@@ -79,8 +85,16 @@ pub async fn serve(store: Store, options: ServeOptions) -> Result<ServerHandle> 
         source,
     })?;
     let (stop, stopped) = watch::channel(false);
-    let accept_loop = tokio::spawn(accept_loop(listener, store, pull_through, options, stopped));
-    tracing::info!(target: "hoist_serve", %local_addr, "serving the store as a registry");
+    let https = guards.tls.is_some();
+    let accept_loop = tokio::spawn(accept_loop(
+        listener,
+        store,
+        pull_through,
+        options,
+        guards,
+        stopped,
+    ));
+    tracing::info!(target: "hoist_serve", %local_addr, https, "serving the store as a registry");
     Ok(ServerHandle {
         local_addr,
         stop,
@@ -88,11 +102,45 @@ pub async fn serve(store: Store, options: ServeOptions) -> Result<ServerHandle> 
     })
 }
 
+/// TLS and basic auth, loaded once at start.
+#[derive(Clone)]
+struct Guards {
+    tls: Option<TlsAcceptor>,
+    auth: Option<BasicAuth>,
+}
+
+impl Guards {
+    fn load(options: &ServeOptions) -> Result<Guards> {
+        let tls = options.tls.as_ref().map(tls::acceptor).transpose()?;
+        let auth = match &options.htpasswd {
+            None => None,
+            Some(path) => {
+                // Basic credentials are the password itself, base64'd: over
+                // plain HTTP anyone on the path reads them. Only loopback
+                // traffic stays on this machine.
+                if tls.is_none() && !options.listen.ip().is_loopback() {
+                    return Err(Error::InvalidOption {
+                        option: "htpasswd",
+                        reason: format!(
+                            "basic auth over plain HTTP on {} would send passwords in clear text \
+                             across the network; give a TLS certificate and key, or listen on loopback",
+                            options.listen
+                        ),
+                    });
+                }
+                Some(BasicAuth::load(path)?)
+            }
+        };
+        Ok(Guards { tls, auth })
+    }
+}
+
 async fn accept_loop(
     listener: TcpListener,
     store: Store,
     pull_through: Option<Arc<PullThrough>>,
     options: ServeOptions,
+    guards: Guards,
     mut stopped: watch::Receiver<bool>,
 ) {
     let slots = Arc::new(Semaphore::new(options.max_connections));
@@ -119,39 +167,95 @@ async fn accept_loop(
             },
             _ = stopped.changed() => return,
         };
-        let store = store.clone();
-        let pull_through = pull_through.clone();
-        let mut stopped = stopped.clone();
+        let answering = Answering {
+            store: store.clone(),
+            pull_through: pull_through.clone(),
+            auth: guards.auth.clone(),
+        };
+        let tls = guards.tls.clone();
+        let stopped = stopped.clone();
         let header_read_timeout = options.header_read_timeout;
         let max_header_bytes = options.max_header_bytes;
         tokio::spawn(async move {
             let _slot = slot;
-            let service = service_fn(move |request| {
-                let store = store.clone();
-                let pull_through = pull_through.clone();
-                async move {
-                    Ok::<_, std::convert::Infallible>(
-                        handlers::handle(store, pull_through, request).await,
-                    )
-                }
-            });
-            let connection = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(header_read_timeout)
-                .max_buf_size(max_header_bytes)
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service);
-            tokio::pin!(connection);
-            let result = tokio::select! {
-                result = connection.as_mut() => result,
-                _ = stopped.changed() => {
-                    connection.as_mut().graceful_shutdown();
-                    connection.await
-                }
+            let limits = Limits {
+                header_read_timeout,
+                max_header_bytes,
             };
-            if let Err(error) = result {
-                tracing::debug!(target: "hoist_serve", %peer, %error, "connection ended");
+            let Some(acceptor) = tls else {
+                return connection(stream, peer, answering, limits, stopped).await;
+            };
+            // The handshake gets the head's time limit: a client that
+            // connects and says nothing holds its slot no longer.
+            match tokio::time::timeout(header_read_timeout, acceptor.accept(stream)).await {
+                Ok(Ok(stream)) => connection(stream, peer, answering, limits, stopped).await,
+                Ok(Err(error)) => {
+                    tracing::debug!(target: "hoist_serve", %peer, %error, "TLS handshake failed");
+                }
+                Err(_) => {
+                    tracing::debug!(target: "hoist_serve", %peer, "TLS handshake timed out");
+                }
             }
         });
+    }
+}
+
+/// What answers the requests of a connection.
+#[derive(Clone)]
+struct Answering {
+    store: Store,
+    pull_through: Option<Arc<PullThrough>>,
+    auth: Option<BasicAuth>,
+}
+
+#[derive(Clone, Copy)]
+struct Limits {
+    header_read_timeout: std::time::Duration,
+    max_header_bytes: usize,
+}
+
+/// Serves one connection (plain TCP or TLS) until the client closes it or
+/// the server stops.
+async fn connection<I>(
+    io: I,
+    peer: SocketAddr,
+    answering: Answering,
+    limits: Limits,
+    mut stopped: watch::Receiver<bool>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |mut request| {
+        let Answering {
+            store,
+            pull_through,
+            auth,
+        } = answering.clone();
+        request.extensions_mut().insert(RemoteAddr(peer));
+        async move {
+            if let Some(auth) = &auth
+                && let Err(refusal) = auth.check(request.headers()).await
+            {
+                return Ok::<_, std::convert::Infallible>(handlers::refuse(&request, &refusal));
+            }
+            Ok(handlers::handle(store, pull_through, request).await)
+        }
+    });
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(limits.max_header_bytes)
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(io), service);
+    tokio::pin!(connection);
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        _ = stopped.changed() => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(error) = result {
+        tracing::debug!(target: "hoist_serve", %peer, %error, "connection ended");
     }
 }

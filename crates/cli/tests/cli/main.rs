@@ -17,6 +17,7 @@ mod referrers;
 mod remote;
 mod scenarios;
 mod serve;
+mod serve_edge;
 mod serve_upstream;
 mod support;
 mod terminal;

@@ -7,15 +7,22 @@ use std::process::Stdio;
 use crate::support::{Env, fixture_archive, four_platforms};
 
 /// A `hoist serve` child, killed if a test fails before it stops it.
-struct Serving {
-    child: std::process::Child,
-    address: String,
+pub(crate) struct Serving {
+    pub(crate) child: std::process::Child,
+    pub(crate) address: String,
 }
 
 impl Serving {
     fn start(env: &Env, stderr: Stdio) -> Serving {
+        Serving::start_with(env, &[], stderr)
+    }
+
+    /// `hoist serve --listen 127.0.0.1:0 <extra>`, once it printed its address.
+    pub(crate) fn start_with(env: &Env, extra: &[&str], stderr: Stdio) -> Serving {
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+        args.extend(extra);
         let mut child = env
-            .hoist_std(&["serve", "--listen", "127.0.0.1:0"])
+            .hoist_std(&args)
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()
@@ -29,7 +36,7 @@ impl Serving {
     }
 
     /// SIGTERM, then the exit status.
-    fn terminate(&mut self) -> std::process::ExitStatus {
+    pub(crate) fn terminate(&mut self) -> std::process::ExitStatus {
         let pid = rustix::process::Pid::from_child(&self.child);
         rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
         self.child.wait().unwrap()

@@ -7,5 +7,7 @@
 
 mod api;
 mod clients;
+mod edge;
+mod referrers;
 mod support;
 mod upstream;
