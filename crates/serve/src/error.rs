@@ -4,16 +4,11 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// What went wrong, for callers that branch on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ErrorKind {
-    /// The listening socket could not be bound or read.
-    Bind,
-    /// The options are unusable (e.g. zero connections allowed), or a file
-    /// they name (TLS certificate or key, htpasswd) is.
-    InvalidArgument,
-}
+/// The one vocabulary of error kinds every hoist crate shares: a bind
+/// failure is [`ErrorKind::Unavailable`] (the address is held elsewhere or
+/// not ours to take), an unusable option or file it names is
+/// [`ErrorKind::InvalidArgument`].
+pub use hoist::ErrorKind;
 
 /// An error starting the server, naming the address or option concerned.
 #[derive(Debug, thiserror::Error)]
@@ -56,7 +51,7 @@ impl Error {
     /// The kind of error.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Bind { .. } => ErrorKind::Bind,
+            Error::Bind { .. } => ErrorKind::Unavailable,
             Error::InvalidOption { .. } | Error::Tls { .. } | Error::Htpasswd { .. } => {
                 ErrorKind::InvalidArgument
             }
