@@ -12,7 +12,7 @@ use hoist_testkit::{Fixture, FixtureSpec, LatencyProxy, Registry, RegistryOption
 
 use crate::table::{self, Row};
 
-type Result<T> = std::result::Result<T, String>;
+pub(crate) type Result<T> = std::result::Result<T, String>;
 
 /// What to run.
 pub struct Settings {
@@ -68,15 +68,32 @@ impl Settings {
     }
 }
 
-fn store_at(root: &Path) -> Result<Store> {
-    Store::open(
-        root,
-        StoreOptions::default().credentials(CredentialsSource::Anonymous),
-    )
-    .map_err(|e| format!("opening a store at {}: {e}", root.display()))
+/// The environment variable naming the `certs.d` directory a child pull
+/// reads (see [`plain_http`]).
+const CERTS_D_ENV: &str = "HOIST_BENCH_CERTS_D";
+
+/// A store at `root` reading per-host settings from `certs_d`.
+pub(crate) fn store_at(root: &Path, certs_d: Option<&Path>) -> Result<Store> {
+    let mut options = StoreOptions::default().credentials(CredentialsSource::Anonymous);
+    if let Some(dir) = certs_d {
+        options = options.hosts_dir(dir);
+    }
+    Store::open(root, options).map_err(|e| format!("opening a store at {}: {e}", root.display()))
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+/// Tells hoist that `host` speaks plain HTTP (`server = "http://HOST"` in
+/// `certs_d/HOST/hosts.toml`), as ctr is told with `--plain-http`: without
+/// it, hoist asks a loopback host for HTTPS and plain HTTP at once, a round
+/// trip that ctr does not pay.
+pub(crate) fn plain_http(certs_d: &Path, host: &str) -> Result<()> {
+    let dir = certs_d.join(host);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let file = dir.join("hosts.toml");
+    std::fs::write(&file, format!("server = \"http://{host}\"\n"))
+        .map_err(|e| format!("{}: {e}", file.display()))
+}
+
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Runtime::new().map_err(|e| format!("starting tokio: {e}"))
 }
 
@@ -90,7 +107,8 @@ pub fn child_pull(args: &[String]) -> Result<()> {
         .parse()
         .map_err(|e| format!("concurrency: {e}"))?;
     let started = Instant::now();
-    let store = store_at(Path::new(root))?;
+    let certs_d = std::env::var_os(CERTS_D_ENV).map(PathBuf::from);
+    let store = store_at(Path::new(root), certs_d.as_deref())?;
     let opened = started.elapsed();
     let platforms = match platform.as_str() {
         "all" => Platforms::All,
@@ -224,7 +242,7 @@ impl Drop for Containerd {
     }
 }
 
-fn registry() -> Result<Registry> {
+pub(crate) fn registry() -> Result<Registry> {
     Registry::start(RegistryOptions::plain())
         .map_err(|e| format!("starting docker-registry: {e}"))?
         .ok_or_else(|| "docker-registry is not installed".to_owned())
@@ -466,11 +484,13 @@ pub fn run(settings: &Settings) -> Result<()> {
         .write_oci_layout(&layout, "1")
         .map_err(|e| e.to_string())?;
     let runtime = runtime()?;
+    let certs_d = work.path().join("certs.d");
 
     let source = registry()?;
     let host = source.host();
+    plain_http(&certs_d, &host)?;
     let reference = format!("{host}/bench/app:1");
-    let seed = store_at(&work.path().join("seed"))?;
+    let seed = store_at(&work.path().join("seed"), Some(&certs_d))?;
     seed.load_path(&layout, Some("bench.local/app"))
         .map_err(|e| format!("loading the fixture: {e}"))?;
     let local = "bench.local/app:1";
@@ -510,6 +530,7 @@ pub fn run(settings: &Settings) -> Result<()> {
     let mut hoist_pull = |root: &Path, reference: &str, platform: &str| -> Result<Duration> {
         let (elapsed, stdout) = timed(
             Command::new(&exe)
+                .env(CERTS_D_ENV, &certs_d)
                 .arg("--child-pull")
                 .arg(root)
                 .arg(reference)
@@ -535,9 +556,10 @@ pub fn run(settings: &Settings) -> Result<()> {
         FAR_RTTS_MS
             .iter()
             .map(|ms| {
-                LatencyProxy::start(&host, Duration::from_millis(*ms))
-                    .map(|proxy| (format!(", {ms} ms RTT"), proxy))
-                    .map_err(|e| format!("starting the latency proxy: {e}"))
+                let proxy = LatencyProxy::start(&host, Duration::from_millis(*ms))
+                    .map_err(|e| format!("starting the latency proxy: {e}"))?;
+                plain_http(&certs_d, &proxy.host())?;
+                Ok((format!(", {ms} ms RTT"), proxy))
             })
             .collect::<Result<_>>()?
     };
@@ -710,6 +732,7 @@ pub fn run(settings: &Settings) -> Result<()> {
     ]);
     for _ in 0..settings.runs {
         let target = registry()?;
+        plain_http(&certs_d, &target.host())?;
         let destination = format!("{}/bench/app:1", target.host());
         empty.hoist.push(push(&seed, &destination, Platforms::All)?);
         again.hoist.push(push(&seed, &destination, Platforms::All)?);
@@ -746,6 +769,7 @@ pub fn run(settings: &Settings) -> Result<()> {
         drop(target);
 
         let target = registry()?;
+        plain_http(&certs_d, &target.host())?;
         let destination = format!("{}/bench/app:1", target.host());
         reduced.hoist.push(push(&seed, &destination, two.clone())?);
         drop(target);

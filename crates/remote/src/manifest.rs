@@ -1,6 +1,6 @@
 //! Manifests: resolve a reference (`HEAD`, then `GET` when the `HEAD` says
-//! too little), fetch by digest with the digest and the size limit checked,
-//! push by digest or by tag.
+//! too little), fetch by tag or digest with the digest and the size limit
+//! checked, push by digest or by tag.
 
 use bytes::Bytes;
 use hoist_content::Digest;
@@ -126,7 +126,10 @@ impl Client {
         .await
     }
 
-    /// Resolves `reference` (`HEAD`) and fetches what it names by digest.
+    /// Fetches what `reference` names with one `GET` (by tag or digest),
+    /// verified against the pinned digest, or else against the registry's
+    /// `Docker-Content-Digest`: one round trip where `HEAD` and then `GET` by
+    /// digest take two, which is what a far registry makes count.
     ///
     /// # Errors
     /// [`ErrorKind::NotFound`]; [`ErrorKind::TooLarge`] past
@@ -134,11 +137,15 @@ impl Client {
     /// [`ErrorKind::DigestMismatch`] when the bytes do not hash to the
     /// pinned digest or to the registry's `Docker-Content-Digest`.
     pub async fn get_manifest(&self, reference: &Reference) -> Result<Manifest> {
-        let descriptor = self.resolve(reference).await?;
-        let manifest = self
-            .fetch_manifest(&reference.repo(), &descriptor.digest)
-            .await?;
-        Ok(manifest)
+        let need = if reference.digest().is_some() {
+            Need::Pull
+        } else {
+            Need::Resolve
+        };
+        self.on_targets(reference.registry(), need, move |target| async move {
+            self.get_at(&target, reference).await
+        })
+        .await
     }
 
     async fn get_at(&self, target: &Target, reference: &Reference) -> Result<Manifest> {
