@@ -337,3 +337,32 @@ async fn a_stalled_upload_times_out_and_the_chunked_retry_succeeds() {
         Some(blob.size())
     );
 }
+
+#[tokio::test]
+async fn a_tag_is_fetched_with_one_get_and_checked_against_the_announced_digest() {
+    let Some((_registry, proxy, image)) = setup("one-get").await else {
+        return;
+    };
+    let client = client(fast_options());
+    let reference = repo(&proxy.host(), "one-get").tagged("v1").unwrap();
+
+    let manifest = client.get_manifest(&reference).await.unwrap();
+    assert_eq!(manifest.descriptor.digest, image.index.digest);
+    assert_eq!(manifest.bytes, image.index.bytes);
+    let asked: Vec<(String, String)> = proxy
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.contains("/manifests/"))
+        .map(|r| (r.method, r.path))
+        .collect();
+    assert_eq!(
+        asked,
+        [("GET".to_owned(), "/v2/one-get/manifests/v1".to_owned())],
+        "one request: no HEAD, no second GET by digest"
+    );
+
+    // Bytes that do not hash to the announced digest are caught.
+    proxy.add_fault(Fault::new("v1", FaultKind::Corrupt { at: 10 }));
+    let error = client.get_manifest(&reference).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::DigestMismatch, "{error}");
+}
