@@ -199,17 +199,33 @@ impl Store {
         // before parents (a registry checks that an index's children exist),
         // then the tag, once, last.
         if let Document::Index(_) = &plan.top {
-            for document in plan.manifests.iter().chain(&plan.nested) {
-                let descriptor = document.descriptor();
-                client
-                    .put_manifest(
-                        &repository,
-                        ManifestTarget::Digest,
-                        &descriptor.media_type,
-                        Bytes::copy_from_slice(document.raw()),
-                    )
-                    .await?;
-                progress.blob(&descriptor.digest, &descriptor.media_type, BlobEvent::Done);
+            // The manifests need only their blobs: all at once, one round
+            // trip to a far registry rather than one each.
+            let put = |document: &Document| {
+                let descriptor = document.descriptor().clone();
+                let bytes = Bytes::copy_from_slice(document.raw());
+                let (client, repository, progress) = (&client, &repository, &progress);
+                async move {
+                    client
+                        .put_manifest(
+                            repository,
+                            ManifestTarget::Digest,
+                            &descriptor.media_type,
+                            bytes,
+                        )
+                        .await?;
+                    progress.blob(&descriptor.digest, &descriptor.media_type, BlobEvent::Done);
+                    Ok::<(), Error>(())
+                }
+            };
+            futures_util::stream::iter(plan.manifests.iter().map(put))
+                .buffer_unordered(concurrency.max(1))
+                .collect::<Vec<Result<()>>>()
+                .await
+                .into_iter()
+                .collect::<Result<()>>()?;
+            for document in &plan.nested {
+                put(document).await?;
             }
         }
         let top = plan.top.descriptor();
@@ -315,7 +331,9 @@ async fn read_back(client: &Client, destination: &Reference, plan: &Plan) -> Res
         Some(tag) => destination.repo().tagged(tag)?,
         None => destination.clone(),
     };
-    let resolved = client.resolve(&name).await?;
+    // One GET: the digest of what the tag names, and its bytes.
+    let manifest = client.get_manifest(&name).await?;
+    let resolved = manifest.descriptor.clone();
     let expected = plan.top.digest();
     if &resolved.digest != expected {
         return Err(Error::new(
@@ -328,9 +346,7 @@ async fn read_back(client: &Client, destination: &Reference, plan: &Plan) -> Res
     }
     if let Document::Index(_) = &plan.top {
         let repository = destination.repo();
-        let manifest = client.fetch_manifest(&repository, &resolved.digest).await?;
-        let descriptor = manifest.descriptor.clone();
-        let document = Document::parse(manifest.bytes.to_vec(), &descriptor)?;
+        let document = Document::parse(manifest.bytes.to_vec(), &resolved)?;
         let listed: BTreeSet<String> = remote_entries(client, &repository, &document)
             .await?
             .into_iter()

@@ -3,7 +3,8 @@
 //! adding `RTT_MS` to every round trip, in this process, with the registry
 //! client's request log (tracing, debug level) on standard error, each line
 //! stamped with the time since start; then prints how many connections the
-//! pull opened and how long it took, in round trips.
+//! pull opened and how long it took, in round trips. Then the same for a
+//! push of all platforms to an empty registry as far away, and again.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -41,7 +42,7 @@ pub fn trace_requests(args: &[String]) -> Result<()> {
     let source = registry()?;
     let certs_d = work.path().join("certs.d");
     plain_http(&certs_d, &source.host())?;
-    let seed = store_at(&work.path().join("seed"), Some(&certs_d))?;
+    let seed = store_at(&work.path().join("seed"), Some(&certs_d), None)?;
     seed.load_path(&layout, Some("bench.local/app"))
         .map_err(|e| format!("loading the fixture: {e}"))?;
     runtime
@@ -53,6 +54,8 @@ pub fn trace_requests(args: &[String]) -> Result<()> {
         ))
         .map_err(|e| format!("pushing the fixture: {e}"))?;
 
+    let target = registry()?;
+    plain_http(&certs_d, &target.host())?;
     let rtt = Duration::from_millis(rtt_ms);
     tracing_subscriber::fmt()
         .with_max_level(tracing::Level::DEBUG)
@@ -76,7 +79,7 @@ pub fn trace_requests(args: &[String]) -> Result<()> {
         let root = work
             .path()
             .join(format!("pull-{}", label.replace('/', "-")));
-        let store = store_at(Path::new(&root), Some(&certs_d))?;
+        let store = store_at(Path::new(&root), Some(&certs_d), None)?;
         let reference = format!("{}/bench/app:1", proxy.host());
         eprintln!("trace: pull {label} of {reference}, {rtt_ms} ms RTT");
         let started = Instant::now();
@@ -90,6 +93,30 @@ pub fn trace_requests(args: &[String]) -> Result<()> {
         let elapsed = started.elapsed();
         println!(
             "pull {label}, {rtt_ms} ms RTT: {:.0} ms ({:.1} RTT), {} connections",
+            elapsed.as_secs_f64() * 1e3,
+            elapsed.as_secs_f64() / rtt.as_secs_f64().max(1e-9),
+            proxy.connections()
+        );
+    }
+    for round in ["to an empty registry", "again"] {
+        let proxy = LatencyProxy::start(&target.host(), rtt).map_err(|e| e.to_string())?;
+        if plain {
+            plain_http(&certs_d, &proxy.host())?;
+        }
+        let destination = format!("{}/bench/app:1", proxy.host());
+        eprintln!("trace: push {round}, {destination}, {rtt_ms} ms RTT");
+        let started = Instant::now();
+        runtime
+            .block_on(seed.push(
+                "bench.local/app:1",
+                Some(&destination),
+                &PushOptions::new(Platforms::All),
+                Arc::new(NoProgress),
+            ))
+            .map_err(|e| format!("pushing to {destination}: {e}"))?;
+        let elapsed = started.elapsed();
+        println!(
+            "push {round}, {rtt_ms} ms RTT: {:.0} ms ({:.1} RTT), {} connections",
             elapsed.as_secs_f64() * 1e3,
             elapsed.as_secs_f64() / rtt.as_secs_f64().max(1e-9),
             proxy.connections()

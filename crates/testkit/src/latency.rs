@@ -31,6 +31,15 @@ pub struct LatencyProxy {
     connections: Arc<AtomicUsize>,
 }
 
+impl std::fmt::Debug for LatencyProxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LatencyProxy")
+            .field("address", &self.address)
+            .field("rtt", &self.rtt)
+            .finish_non_exhaustive()
+    }
+}
+
 impl LatencyProxy {
     /// Starts a forwarder on a free loopback port to `upstream`
     /// (`host:port`) that adds `rtt` to every round trip: half on the way
