@@ -23,6 +23,7 @@ use tokio::io::{AsyncRead, ReadBuf};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::platforms::{self, Platforms};
+use crate::present;
 use crate::progress::{BlobEvent, Progress, Totals};
 use crate::store::{Store, WriteLease};
 use crate::transfer::{self, blocking};
@@ -152,6 +153,16 @@ impl Store {
             ));
         }
 
+        // What the destination has already needs no blob sent (present.rs).
+        let present = present::ask(
+            &client,
+            &repository,
+            &plan.top,
+            &plan.manifests,
+            concurrency,
+        )
+        .await?;
+
         // Blobs first, each once.
         let mut seen = HashSet::new();
         let mut blobs = Vec::new();
@@ -169,7 +180,18 @@ impl Store {
             bytes: blobs.iter().map(|b| b.size).sum(),
         });
         let outcomes: Vec<Result<(BlobPushed, u64)>> = futures_util::stream::iter(blobs)
-            .map(|blob| push_blob(&client, &content, &repository, blob, progress.clone()))
+            .map(|blob| {
+                let known = present.has_blob(&blob.digest);
+                let (client, content, repository) = (&client, &content, &repository);
+                let progress = progress.clone();
+                async move {
+                    if known {
+                        progress.blob(&blob.digest, &blob.media_type, BlobEvent::Exists);
+                        return Ok((BlobPushed::AlreadyPresent, 0));
+                    }
+                    push_blob(client, content, repository, blob, progress).await
+                }
+            })
             .buffer_unordered(concurrency.max(1))
             .collect()
             .await;
@@ -205,7 +227,16 @@ impl Store {
                 let descriptor = document.descriptor().clone();
                 let bytes = Bytes::copy_from_slice(document.raw());
                 let (client, repository, progress) = (&client, &repository, &progress);
+                let there = present.has_manifest(&descriptor.digest);
                 async move {
+                    if there {
+                        progress.blob(
+                            &descriptor.digest,
+                            &descriptor.media_type,
+                            BlobEvent::Exists,
+                        );
+                        return Ok::<(), Error>(());
+                    }
                     client
                         .put_manifest(
                             repository,

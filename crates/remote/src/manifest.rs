@@ -224,6 +224,32 @@ impl Client {
         })
     }
 
+    /// Whether `repository`, at the endpoint pushes go to, holds the
+    /// manifest `digest` (`HEAD` by digest). A registry accepts a manifest
+    /// only once every blob it names is in the repository, so a push can
+    /// skip the blobs of a manifest that is there, as containerd's does.
+    ///
+    /// # Errors
+    /// Auth and transport errors; any answer but 200 or 404.
+    pub async fn manifest_exists(&self, repository: &Repository, digest: &Digest) -> Result<bool> {
+        let context = format!("asking {repository} for manifest {digest}");
+        let endpoint = self.push_target(repository).await?;
+        let url = endpoint.url(&format!("/{}/manifests/{digest}", repository.name()))?;
+        let call = Call::new(
+            Method::HEAD,
+            url,
+            Scopes::push(repository.name()),
+            context.clone(),
+        )
+        .header("Accept", MANIFEST_ACCEPT);
+        let response = self.execute(&endpoint, call).await?;
+        match response.status().as_u16() {
+            200 => Ok(true),
+            404 => Ok(false),
+            _ => Err(status_error(response, context).await),
+        }
+    }
+
     /// Pushes a manifest's exact bytes to `repository`, by digest or by tag,
     /// with its media type, and checks the registry computed the same digest.
     ///

@@ -214,7 +214,7 @@ impl Client {
         }
     }
 
-    async fn push_target(&self, repository: &Repository) -> Result<Target> {
+    pub(crate) async fn push_target(&self, repository: &Repository) -> Result<Target> {
         self.targets(repository.registry(), Need::Push)
             .await?
             .into_iter()
