@@ -175,6 +175,9 @@ impl Store {
                 }
             }
         }
+        // The largest first: the small ones fill the gaps at the end instead
+        // of the largest starting last and uploading alone.
+        blobs.sort_by_key(|blob| std::cmp::Reverse(blob.size));
         progress.totals(Totals {
             blobs: blobs.len(),
             bytes: blobs.iter().map(|b| b.size).sum(),
