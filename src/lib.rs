@@ -40,6 +40,7 @@ mod login;
 mod nested;
 mod options;
 mod platforms;
+mod present;
 mod progress;
 mod pull;
 mod push;

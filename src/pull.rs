@@ -166,22 +166,30 @@ impl Store {
         let client = self.client()?;
         let repository = reference.repo();
         let content = lease.content();
+        let concurrency = options.concurrency.unwrap_or(self.options().concurrency);
+        // The manifests and blobs a round trip or two from now go out in
+        // parallel: open their connections while the top document comes.
+        let _warm = client.preconnect(reference.registry(), concurrency.saturating_sub(1));
         let top = client.get_manifest(reference).await?;
         let target = top.descriptor.clone();
         let document = Document::parse(top.bytes.to_vec(), &target)?;
         let image = Image::new(name, target.clone());
-        let concurrency = options.concurrency.unwrap_or(self.options().concurrency);
 
         // The manifests to fetch: the chosen entries of an index, or the lone
         // manifest. Documents that nothing below reads from the store are
         // stored while the blobs download (`storing`); all of it is under the
         // lease, and the caller names the image only after `fetch` returns,
         // so the order in which they land does not matter.
-        let mut storing = Storing::default();
-        let (manifests, documents) = match &document {
+        let (manifests, pending, report_stored) = match &document {
             Document::Index(index) => {
                 // Choosing platforms reads the index (and nested ones) from the store.
+                let storing_index = std::time::Instant::now();
                 store_parsed(&content, &document, &repository).await?;
+                tracing::debug!(
+                    digest = %target.digest,
+                    ms = storing_index.elapsed().as_secs_f64() * 1e3,
+                    "index stored"
+                );
                 fetch_nested_indexes(&client, &content, &repository, index, progress.as_ref())
                     .await?;
                 let picked = {
@@ -192,63 +200,40 @@ impl Store {
                         .await?
                         .entries
                 };
-                let documents = fetch_manifests(
-                    &client,
-                    &content,
-                    &repository,
-                    &picked,
-                    concurrency,
-                    &progress,
-                    &mut storing,
-                )
-                .await?;
-                (picked, documents)
+                let pending = fetch_manifests(&client, &repository, picked.clone(), &progress);
+                (picked, pending, true)
             }
             Document::Manifest(_) => {
-                storing.start(&content, document.clone(), &repository, None);
-                (Vec::new(), vec![document.clone()])
+                let lone: ManifestStream<'_> =
+                    futures_util::stream::iter([Ok(document.clone())]).boxed();
+                (Vec::new(), lone, false)
             }
         };
-
-        // Configs and layers, each digest once.
-        let mut seen = HashSet::new();
-        let mut blobs = Vec::new();
-        for document in &documents {
-            if let Document::Manifest(manifest) = document {
-                for blob in manifest.blobs() {
-                    if seen.insert(blob.digest.clone()) {
-                        blobs.push(blob.clone());
-                    }
-                }
-            }
-        }
-        progress.totals(Totals {
-            blobs: blobs.len(),
-            bytes: blobs.iter().map(|b| b.size).sum(),
+        let transferred = transfer_blobs(
+            &client,
+            &content,
+            &repository,
+            pending,
+            report_stored,
+            concurrency,
+            &progress,
+        )
+        .await?;
+        // In the index's order, whatever order they arrived in.
+        let mut documents = transferred.documents;
+        documents.sort_by_key(|d| {
+            manifests
+                .iter()
+                .position(|e| e.descriptor.digest == *d.digest())
         });
-        let downloads = futures_util::stream::iter(blobs)
-            .map(|blob| fetch_blob(&client, &content, &repository, blob, progress.clone()))
-            .buffer_unordered(concurrency.max(1))
-            .collect::<Vec<Result<BlobOutcome>>>();
-        let (stored, outcomes) = tokio::join!(storing.finish(), downloads);
-        stored?;
         let mut fetched = Fetched {
             image,
             manifests,
             referrers: Vec::new(),
-            blobs_downloaded: 0,
-            blobs_present: 0,
-            bytes_downloaded: 0,
+            blobs_downloaded: transferred.blobs_downloaded,
+            blobs_present: transferred.blobs_present,
+            bytes_downloaded: transferred.bytes_downloaded,
         };
-        for outcome in outcomes {
-            match outcome? {
-                BlobOutcome::Present => fetched.blobs_present += 1,
-                BlobOutcome::Downloaded(bytes) => {
-                    fetched.blobs_downloaded += 1;
-                    fetched.bytes_downloaded += bytes;
-                }
-            }
-        }
 
         // A lone manifest: now that its config is here, check its platform.
         if fetched.manifests.is_empty() {
@@ -382,33 +367,138 @@ impl Storing {
     }
 }
 
-/// Fetches and verifies the manifests of `entries` (a few at once), and
-/// starts storing each in `storing`: their blobs need only the parsed
-/// manifests, so downloads start without waiting for the disk.
-async fn fetch_manifests(
+/// Manifests arriving, verified, in the order they arrive.
+type ManifestStream<'a> = futures_util::stream::BoxStream<'a, Result<Document>>;
+
+/// Fetches and verifies the manifests of `entries`, all at once: a far
+/// registry answers them in one round trip instead of one each.
+fn fetch_manifests<'a>(
+    client: &'a Client,
+    repository: &'a Repository,
+    entries: Vec<Entry>,
+    progress: &'a Arc<dyn Progress>,
+) -> ManifestStream<'a> {
+    let count = entries.len().max(1);
+    futures_util::stream::iter(entries)
+        .map(move |entry| async move {
+            fetch_verified(client, repository, &entry.descriptor, progress.as_ref()).await
+        })
+        .buffer_unordered(count)
+        .boxed()
+}
+
+/// What [`transfer_blobs`] moved.
+struct Transferred {
+    /// The manifests, in the order they arrived.
+    documents: Vec<Document>,
+    blobs_downloaded: usize,
+    blobs_present: usize,
+    bytes_downloaded: u64,
+}
+
+/// Downloads the configs and layers of the manifests `pending` yields, each
+/// digest once, up to `concurrency` at a time, starting each manifest's
+/// blobs as soon as that manifest is here rather than once all are (a far
+/// registry's slowest answer would hold up every platform). Each manifest is
+/// stored meanwhile on the blocking pool (the blobs need only the parsed
+/// manifest), `report_stored` saying whether `progress` hears of it. The
+/// totals are reported once every manifest is in. On an error, the
+/// downloads under way finish (what they fetched stays for the next pull)
+/// and the first error is returned.
+async fn transfer_blobs(
     client: &Client,
     content: &Content,
     repository: &Repository,
-    entries: &[Entry],
+    mut pending: ManifestStream<'_>,
+    report_stored: bool,
     concurrency: usize,
     progress: &Arc<dyn Progress>,
-    storing: &mut Storing,
-) -> Result<Vec<Document>> {
-    let results: Vec<Result<Document>> = futures_util::stream::iter(entries.iter())
-        .map(|entry| fetch_verified(client, repository, &entry.descriptor, progress.as_ref()))
-        .buffer_unordered(concurrency.max(1))
-        .collect()
-        .await;
-    let documents: Vec<Document> = results.into_iter().collect::<Result<_>>()?;
-    for document in &documents {
-        storing.start(
-            content,
-            document.clone(),
-            repository,
-            Some(progress.clone()),
-        );
+) -> Result<Transferred> {
+    let mut storing = Storing::default();
+    let mut transferred = Transferred {
+        documents: Vec::new(),
+        blobs_downloaded: 0,
+        blobs_present: 0,
+        bytes_downloaded: 0,
+    };
+    let mut seen = HashSet::new();
+    let mut queue = Vec::new();
+    let mut totals = Totals::default();
+    // Each download holds a slot while it talks to the registry, not while
+    // its blob is verified and made durable: a commit waiting for the disk
+    // does not keep the next blob's request from going out.
+    let slots = tokio::sync::Semaphore::new(concurrency.max(1));
+    let mut downloads = futures_util::stream::FuturesUnordered::new();
+    let mut manifests_done = false;
+    let mut first_error: Option<Error> = None;
+    loop {
+        for blob in queue.drain(..) {
+            downloads.push(fetch_blob_in_slot(
+                client,
+                content,
+                repository,
+                blob,
+                progress.clone(),
+                Some(&slots),
+            ));
+        }
+        if manifests_done && downloads.is_empty() {
+            break;
+        }
+        tokio::select! {
+            next = pending.next(), if !manifests_done => match next {
+                Some(Ok(document)) => {
+                    if let Document::Manifest(manifest) = &document {
+                        let mut new: Vec<_> = manifest
+                            .blobs()
+                            .filter(|blob| seen.insert(blob.digest.clone()))
+                            .cloned()
+                            .collect();
+                        // The largest first: the small ones fill the gaps
+                        // at the end instead of the largest starting last.
+                        new.sort_by_key(|blob| std::cmp::Reverse(blob.size));
+                        for blob in new {
+                            totals.blobs += 1;
+                            totals.bytes += blob.size;
+                            queue.push(blob);
+                        }
+                    }
+                    storing.start(
+                        content,
+                        document.clone(),
+                        repository,
+                        report_stored.then(|| progress.clone()),
+                    );
+                    transferred.documents.push(document);
+                }
+                Some(Err(error)) => {
+                    // Nothing more starts; what is under way finishes.
+                    first_error.get_or_insert(error);
+                    queue.clear();
+                    manifests_done = true;
+                }
+                None => {
+                    manifests_done = true;
+                    progress.totals(totals);
+                }
+            },
+            Some(outcome) = downloads.next(), if !downloads.is_empty() => match outcome {
+                Ok(BlobOutcome::Present) => transferred.blobs_present += 1,
+                Ok(BlobOutcome::Downloaded(bytes)) => {
+                    transferred.blobs_downloaded += 1;
+                    transferred.bytes_downloaded += bytes;
+                }
+                Err(error) => {
+                    first_error.get_or_insert(error);
+                }
+            },
+        }
     }
-    Ok(documents)
+    let stored = storing.finish().await;
+    match first_error {
+        Some(error) => Err(error),
+        None => stored.map(|()| transferred),
+    }
 }
 
 /// Fetches one blob into the store unless it is there, resuming any ingest
@@ -420,6 +510,19 @@ pub(crate) async fn fetch_blob(
     repository: &Repository,
     blob: hoist_image::Descriptor,
     progress: Arc<dyn Progress>,
+) -> Result<BlobOutcome> {
+    fetch_blob_in_slot(client, content, repository, blob, progress, None).await
+}
+
+/// [`fetch_blob`], each request to the registry (and the writing of what
+/// it brings) made while holding one of `slots`, when given.
+async fn fetch_blob_in_slot(
+    client: &Client,
+    content: &Content,
+    repository: &Repository,
+    blob: hoist_image::Descriptor,
+    progress: Arc<dyn Progress>,
+    slots: Option<&tokio::sync::Semaphore>,
 ) -> Result<BlobOutcome> {
     let digest = blob.digest.clone();
     let media_type = blob.media_type.clone();
@@ -435,6 +538,15 @@ pub(crate) async fn fetch_blob(
         if attempt > 1 {
             tokio::time::sleep(policy.backoff(attempt - 1)).await;
         }
+        let slot = match slots {
+            Some(slots) => Some(
+                slots
+                    .acquire()
+                    .await
+                    .map_err(|e| Error::internal(format!("download slots closed: {e}")))?,
+            ),
+            None => None,
+        };
         let Some(writer) =
             open_writer(content, &digest, size, progress.as_ref(), &media_type).await?
         else {
@@ -447,6 +559,7 @@ pub(crate) async fn fetch_blob(
             });
         };
         let (writer, result) = download(client, repository, &blob, writer, progress.as_ref()).await;
+        drop(slot);
         let writer = match (writer, result) {
             (Some(writer), Ok(bytes)) => {
                 downloaded += bytes;
@@ -472,7 +585,13 @@ pub(crate) async fn fetch_blob(
             hoist_content::Labels::from([(key, value)])
         };
         let expected = digest.clone();
+        let committing = std::time::Instant::now();
         let committed = blocking(move || Ok(writer.commit(size, Some(&expected), labels)?)).await;
+        tracing::debug!(
+            %digest,
+            ms = committing.elapsed().as_secs_f64() * 1e3,
+            "blob committed"
+        );
         match committed {
             Ok(_) => {
                 progress.blob(&digest, &media_type, BlobEvent::Done);

@@ -23,6 +23,7 @@ use tokio::io::{AsyncRead, ReadBuf};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::platforms::{self, Platforms};
+use crate::present;
 use crate::progress::{BlobEvent, Progress, Totals};
 use crate::referrers::{Referrer, ReferrersOptions};
 use crate::referrers_push::{self, Subjects};
@@ -177,6 +178,16 @@ impl Store {
             ));
         }
 
+        // What the destination has already needs no blob sent (present.rs).
+        let present = present::ask(
+            &client,
+            &repository,
+            &plan.top,
+            &plan.manifests,
+            concurrency,
+        )
+        .await?;
+
         // Blobs first, each once.
         let mut seen = HashSet::new();
         let mut blobs = Vec::new();
@@ -189,12 +200,26 @@ impl Store {
                 }
             }
         }
+        // The largest first: the small ones fill the gaps at the end instead
+        // of the largest starting last and uploading alone.
+        blobs.sort_by_key(|blob| std::cmp::Reverse(blob.size));
         progress.totals(Totals {
             blobs: blobs.len(),
             bytes: blobs.iter().map(|b| b.size).sum(),
         });
         let outcomes: Vec<Result<(BlobPushed, u64)>> = futures_util::stream::iter(blobs)
-            .map(|blob| push_blob(&client, &content, &repository, blob, progress.clone()))
+            .map(|blob| {
+                let known = present.has_blob(&blob.digest);
+                let (client, content, repository) = (&client, &content, &repository);
+                let progress = progress.clone();
+                async move {
+                    if known {
+                        progress.blob(&blob.digest, &blob.media_type, BlobEvent::Exists);
+                        return Ok((BlobPushed::AlreadyPresent, 0));
+                    }
+                    push_blob(client, content, repository, blob, progress).await
+                }
+            })
             .buffer_unordered(concurrency.max(1))
             .collect()
             .await;
@@ -227,17 +252,42 @@ impl Store {
         // before parents (a registry checks that an index's children exist),
         // then the tag, once, last.
         if let Document::Index(_) = &plan.top {
-            for document in plan.manifests.iter().chain(&plan.nested) {
-                let descriptor = document.descriptor();
-                client
-                    .put_manifest(
-                        &repository,
-                        ManifestTarget::Digest,
-                        &descriptor.media_type,
-                        Bytes::copy_from_slice(document.raw()),
-                    )
-                    .await?;
-                progress.blob(&descriptor.digest, &descriptor.media_type, BlobEvent::Done);
+            // The manifests need only their blobs: all at once, one round
+            // trip to a far registry rather than one each.
+            let put = |document: &Document| {
+                let descriptor = document.descriptor().clone();
+                let bytes = Bytes::copy_from_slice(document.raw());
+                let (client, repository, progress) = (&client, &repository, &progress);
+                let there = present.has_manifest(&descriptor.digest);
+                async move {
+                    if there {
+                        progress.blob(
+                            &descriptor.digest,
+                            &descriptor.media_type,
+                            BlobEvent::Exists,
+                        );
+                        return Ok::<(), Error>(());
+                    }
+                    client
+                        .put_manifest(
+                            repository,
+                            ManifestTarget::Digest,
+                            &descriptor.media_type,
+                            bytes,
+                        )
+                        .await?;
+                    progress.blob(&descriptor.digest, &descriptor.media_type, BlobEvent::Done);
+                    Ok::<(), Error>(())
+                }
+            };
+            futures_util::stream::iter(plan.manifests.iter().map(put))
+                .buffer_unordered(concurrency.max(1))
+                .collect::<Vec<Result<()>>>()
+                .await
+                .into_iter()
+                .collect::<Result<()>>()?;
+            for document in &plan.nested {
+                put(document).await?;
             }
         }
         let top = plan.top.descriptor();
@@ -372,7 +422,9 @@ async fn read_back(client: &Client, destination: &Reference, plan: &Plan) -> Res
         Some(tag) => destination.repo().tagged(tag)?,
         None => destination.clone(),
     };
-    let resolved = client.resolve(&name).await?;
+    // One GET: the digest of what the tag names, and its bytes.
+    let manifest = client.get_manifest(&name).await?;
+    let resolved = manifest.descriptor.clone();
     let expected = plan.top.digest();
     if &resolved.digest != expected {
         return Err(Error::new(
@@ -385,9 +437,7 @@ async fn read_back(client: &Client, destination: &Reference, plan: &Plan) -> Res
     }
     if let Document::Index(_) = &plan.top {
         let repository = destination.repo();
-        let manifest = client.fetch_manifest(&repository, &resolved.digest).await?;
-        let descriptor = manifest.descriptor.clone();
-        let document = Document::parse(manifest.bytes.to_vec(), &descriptor)?;
+        let document = Document::parse(manifest.bytes.to_vec(), &resolved)?;
         let listed: BTreeSet<String> = remote_entries(client, &repository, &document)
             .await?
             .into_iter()

@@ -8,10 +8,15 @@
 //! (this binary, `--child-pull`) so its peak memory can be read. The result
 //! is a markdown table on standard output (and in `--out`, if given).
 //!
-//! Usage: `cargo bench -p hoist --bench peers -- [--runs N] [--size-mb M] [--out FILE]`.
+//! Usage: `cargo bench -p hoist --bench peers -- [--runs N] [--size-mb M] [--out FILE]`;
+//! `-- --trace-requests RTT_MS [SIZE_MB]` logs the requests of one pull
+//! through a far registry instead (see `trace.rs`); `-- --realistic ...`
+//! runs the realistic images at 20 and 80 ms RTT (see `realistic.rs`).
 
 mod peers;
+mod realistic;
 mod table;
+mod trace;
 
 use std::process::ExitCode;
 
@@ -22,6 +27,15 @@ fn main() -> ExitCode {
         .collect();
     let result = if args.first().map(String::as_str) == Some("--child-pull") {
         peers::child_pull(&args[1..])
+    } else if args.first().map(String::as_str) == Some("--child-push") {
+        realistic::child_push(&args[1..])
+    } else if args.first().map(String::as_str) == Some("--child-copy") {
+        realistic::child_copy(&args[1..])
+    } else if args.first().map(String::as_str) == Some("--trace-requests") {
+        trace::trace_requests(&args[1..])
+    } else if args.first().map(String::as_str) == Some("--realistic") {
+        realistic::RealisticSettings::parse(&args[1..])
+            .and_then(|settings| realistic::run(&settings))
     } else {
         peers::Settings::parse(&args).and_then(|settings| peers::run(&settings))
     };

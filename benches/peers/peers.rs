@@ -12,7 +12,7 @@ use hoist_testkit::{Fixture, FixtureSpec, LatencyProxy, Registry, RegistryOption
 
 use crate::table::{self, Row};
 
-type Result<T> = std::result::Result<T, String>;
+pub(crate) type Result<T> = std::result::Result<T, String>;
 
 /// What to run.
 pub struct Settings {
@@ -68,15 +68,53 @@ impl Settings {
     }
 }
 
-fn store_at(root: &Path) -> Result<Store> {
-    Store::open(
-        root,
-        StoreOptions::default().credentials(CredentialsSource::Anonymous),
-    )
-    .map_err(|e| format!("opening a store at {}: {e}", root.display()))
+/// The environment variable naming the `certs.d` directory a child
+/// reads (see [`plain_http`]).
+pub(crate) const CERTS_D_ENV: &str = "HOIST_BENCH_CERTS_D";
+
+/// The environment variable naming the Docker `config.json` a child takes
+/// its credentials from (anonymous without it).
+pub(crate) const DOCKER_CONFIG_ENV: &str = "HOIST_BENCH_DOCKER_CONFIG";
+
+/// A store at `root` reading per-host settings from `certs_d` and
+/// credentials from `docker_config` (anonymous without one).
+pub(crate) fn store_at(
+    root: &Path,
+    certs_d: Option<&Path>,
+    docker_config: Option<&Path>,
+) -> Result<Store> {
+    let credentials = match docker_config {
+        Some(path) => CredentialsSource::DockerConfigAt(path.to_owned()),
+        None => CredentialsSource::Anonymous,
+    };
+    let mut options = StoreOptions::default().credentials(credentials);
+    if let Some(dir) = certs_d {
+        options = options.hosts_dir(dir);
+    }
+    Store::open(root, options).map_err(|e| format!("opening a store at {}: {e}", root.display()))
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+/// The store of a child process at `root`, set up by the environment the
+/// parent gave it ([`CERTS_D_ENV`], [`DOCKER_CONFIG_ENV`]).
+pub(crate) fn child_store_at(root: &Path) -> Result<Store> {
+    let certs_d = std::env::var_os(CERTS_D_ENV).map(PathBuf::from);
+    let docker_config = std::env::var_os(DOCKER_CONFIG_ENV).map(PathBuf::from);
+    store_at(root, certs_d.as_deref(), docker_config.as_deref())
+}
+
+/// Tells hoist that `host` speaks plain HTTP (`server = "http://HOST"` in
+/// `certs_d/HOST/hosts.toml`), as ctr is told with `--plain-http`: without
+/// it, hoist asks a loopback host for HTTPS and plain HTTP at once, a round
+/// trip that ctr does not pay.
+pub(crate) fn plain_http(certs_d: &Path, host: &str) -> Result<()> {
+    let dir = certs_d.join(host);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let file = dir.join("hosts.toml");
+    std::fs::write(&file, format!("server = \"http://{host}\"\n"))
+        .map_err(|e| format!("{}: {e}", file.display()))
+}
+
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Runtime::new().map_err(|e| format!("starting tokio: {e}"))
 }
 
@@ -90,7 +128,7 @@ pub fn child_pull(args: &[String]) -> Result<()> {
         .parse()
         .map_err(|e| format!("concurrency: {e}"))?;
     let started = Instant::now();
-    let store = store_at(Path::new(root))?;
+    let store = child_store_at(Path::new(root))?;
     let opened = started.elapsed();
     let platforms = match platform.as_str() {
         "all" => Platforms::All,
@@ -122,12 +160,12 @@ pub fn child_pull(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn tool(name: &str) -> Result<PathBuf> {
+pub(crate) fn tool(name: &str) -> Result<PathBuf> {
     find_tool(name).ok_or_else(|| format!("{name} is not installed (cargo xtask deps)"))
 }
 
 /// Runs `command` to completion, timing it; fails with its stderr.
-fn timed(command: &mut Command) -> Result<(Duration, String)> {
+pub(crate) fn timed(command: &mut Command) -> Result<(Duration, String)> {
     let line = format!("{command:?}");
     let started = Instant::now();
     let output = command
@@ -149,7 +187,7 @@ fn timed(command: &mut Command) -> Result<(Duration, String)> {
 }
 
 /// A containerd of the bench's own, on sockets in a temporary directory.
-struct Containerd {
+pub(crate) struct Containerd {
     child: std::process::Child,
     address: PathBuf,
     ctr: PathBuf,
@@ -157,7 +195,7 @@ struct Containerd {
 }
 
 impl Containerd {
-    fn start() -> Result<Containerd> {
+    pub(crate) fn start() -> Result<Containerd> {
         let containerd = tool("containerd")?;
         let ctr = tool("ctr")?;
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
@@ -203,6 +241,11 @@ impl Containerd {
         Ok(running)
     }
 
+    /// The containerd process, whose CPU time is ctr's work.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     fn command(&self) -> Command {
         let mut command = Command::new(&self.ctr);
         command
@@ -212,7 +255,7 @@ impl Containerd {
         command
     }
 
-    fn run(&self, args: &[&str]) -> Result<Duration> {
+    pub(crate) fn run(&self, args: &[&str]) -> Result<Duration> {
         timed(self.command().args(args)).map(|(d, _)| d)
     }
 }
@@ -224,7 +267,7 @@ impl Drop for Containerd {
     }
 }
 
-fn registry() -> Result<Registry> {
+pub(crate) fn registry() -> Result<Registry> {
     Registry::start(RegistryOptions::plain())
         .map_err(|e| format!("starting docker-registry: {e}"))?
         .ok_or_else(|| "docker-registry is not installed".to_owned())
@@ -250,7 +293,7 @@ fn floor(host: &str, repository: &str, digests: &[String], dir: &Path) -> Result
 /// through `tee` into its file and through `openssl dgst -sha256` (SHA-NI,
 /// like hoist's sha2), since a pull that verifies cannot skip hashing. Each
 /// hash is checked against its digest after the clock stops.
-fn verified_floor(
+pub(crate) fn verified_floor(
     host: &str,
     repository: &str,
     digests: &[String],
@@ -376,7 +419,7 @@ fn disk_floor(sizes: &[u64], dir: &Path, pace: Option<Duration>) -> Result<Durat
 
 /// CPU time from `/proc/<pid>/stat`, in clock ticks (10 ms): `(user,
 /// system, waited-for children's user + system)`.
-fn cpu_ticks(pid: &str) -> Option<(u64, u64, u64)> {
+pub(crate) fn cpu_ticks(pid: &str) -> Option<(u64, u64, u64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The fields after the command name, which is in parentheses and may
     // hold spaces: utime, stime, cutime, cstime are fields 14-17 of the
@@ -396,7 +439,7 @@ fn cpu_ticks(pid: &str) -> Option<(u64, u64, u64)> {
 
 /// User and system CPU time of this process so far, as `user U ms + system
 /// S ms`.
-fn cpu_of_this_process() -> String {
+pub(crate) fn cpu_of_this_process() -> String {
     match cpu_ticks("self") {
         Some((user, system, _)) => format!("user {} ms + system {} ms", user * 10, system * 10),
         None => "unknown".to_owned(),
@@ -440,7 +483,7 @@ struct Cpu {
 }
 
 /// The peak memory the child reported, in MiB.
-fn peak_mib(stdout: &str) -> Option<f64> {
+pub(crate) fn peak_mib(stdout: &str) -> Option<f64> {
     stdout
         .lines()
         .find_map(|l| l.strip_prefix("vmhwm_kib="))
@@ -466,11 +509,13 @@ pub fn run(settings: &Settings) -> Result<()> {
         .write_oci_layout(&layout, "1")
         .map_err(|e| e.to_string())?;
     let runtime = runtime()?;
+    let certs_d = work.path().join("certs.d");
 
     let source = registry()?;
     let host = source.host();
+    plain_http(&certs_d, &host)?;
     let reference = format!("{host}/bench/app:1");
-    let seed = store_at(&work.path().join("seed"))?;
+    let seed = store_at(&work.path().join("seed"), Some(&certs_d), None)?;
     seed.load_path(&layout, Some("bench.local/app"))
         .map_err(|e| format!("loading the fixture: {e}"))?;
     let local = "bench.local/app:1";
@@ -510,6 +555,7 @@ pub fn run(settings: &Settings) -> Result<()> {
     let mut hoist_pull = |root: &Path, reference: &str, platform: &str| -> Result<Duration> {
         let (elapsed, stdout) = timed(
             Command::new(&exe)
+                .env(CERTS_D_ENV, &certs_d)
                 .arg("--child-pull")
                 .arg(root)
                 .arg(reference)
@@ -535,9 +581,10 @@ pub fn run(settings: &Settings) -> Result<()> {
         FAR_RTTS_MS
             .iter()
             .map(|ms| {
-                LatencyProxy::start(&host, Duration::from_millis(*ms))
-                    .map(|proxy| (format!(", {ms} ms RTT"), proxy))
-                    .map_err(|e| format!("starting the latency proxy: {e}"))
+                let proxy = LatencyProxy::start(&host, Duration::from_millis(*ms))
+                    .map_err(|e| format!("starting the latency proxy: {e}"))?;
+                plain_http(&certs_d, &proxy.host())?;
+                Ok((format!(", {ms} ms RTT"), proxy))
             })
             .collect::<Result<_>>()?
     };
@@ -710,6 +757,7 @@ pub fn run(settings: &Settings) -> Result<()> {
     ]);
     for _ in 0..settings.runs {
         let target = registry()?;
+        plain_http(&certs_d, &target.host())?;
         let destination = format!("{}/bench/app:1", target.host());
         empty.hoist.push(push(&seed, &destination, Platforms::All)?);
         again.hoist.push(push(&seed, &destination, Platforms::All)?);
@@ -746,6 +794,7 @@ pub fn run(settings: &Settings) -> Result<()> {
         drop(target);
 
         let target = registry()?;
+        plain_http(&certs_d, &target.host())?;
         let destination = format!("{}/bench/app:1", target.host());
         reduced.hoist.push(push(&seed, &destination, two.clone())?);
         drop(target);

@@ -624,3 +624,37 @@ async fn attestations_follow_the_platforms_pulled_and_pushed() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_of_what_the_registry_has_asks_for_manifests_and_sends_no_blob() {
+    let Some(registry) = registry() else { return };
+    let proxy = hoist_testkit::FaultProxy::start(&registry.host()).unwrap();
+    let fixture = fixture(18);
+    let (_dir, store) = store();
+    load_fixture(&store, &fixture, "local/app:1");
+    let destination = format!("{}/team/app:1", proxy.host());
+    let first = push_all(&store, "local/app:1", &destination).await.unwrap();
+    assert_eq!(first.blobs_uploaded, fixture.blobs().len() - 5);
+    let before = proxy.requests().len();
+
+    let again = push_all(&store, "local/app:1", &destination).await.unwrap();
+    assert_eq!(again.blobs_uploaded, 0);
+    assert_eq!(again.blobs_present, fixture.blobs().len() - 5);
+    let asked: Vec<(String, String)> = proxy.requests()[before..]
+        .iter()
+        .map(|r| (r.method.clone(), r.path.clone()))
+        .collect();
+    assert!(
+        asked.iter().all(|(_, path)| !path.contains("/blobs/")),
+        "{asked:?}"
+    );
+    // The index and its 4 manifests asked for by digest, the tag put once
+    // and read back once.
+    let heads = asked.iter().filter(|(method, _)| method == "HEAD").count();
+    assert_eq!(heads, 5, "{asked:?}");
+    let tag_puts = asked
+        .iter()
+        .filter(|(method, path)| method == "PUT" && path.ends_with("/manifests/1"))
+        .count();
+    assert_eq!(tag_puts, 1, "{asked:?}");
+}

@@ -347,7 +347,10 @@ impl Client {
 
     /// The endpoint's base URL; for a loopback or insecure host, whether it
     /// speaks HTTPS or plain HTTP is found out once, by the version check
-    /// `GET /v2/`, whose challenge is kept.
+    /// `GET /v2/`, whose challenge is kept. Both schemes are asked at once
+    /// (HTTPS wins when both answer): in turn, a plain-HTTP registry would
+    /// cost a failed TLS handshake's round trips first, which a far one
+    /// makes dear.
     async fn base_url(
         &self,
         registry: &str,
@@ -362,16 +365,20 @@ impl Client {
             .base
             .get_or_try_init(|| async {
                 let https = endpoint.base.clone();
-                let https_error = match self.version_check(registry, &https, http).await {
+                let mut plain = https.clone();
+                let _ = plain.set_scheme("http");
+                let (https_answer, plain_answer) = tokio::join!(
+                    self.version_check(registry, &https, http),
+                    self.version_check(registry, &plain, http)
+                );
+                let https_error = match https_answer {
                     Ok(_) => return Ok(https),
                     Err(e) => e,
                 };
                 if !https_error.is_connect() {
                     return Err(https_error.into_error(format!("checking {registry} at {https}")));
                 }
-                let mut plain = https.clone();
-                let _ = plain.set_scheme("http");
-                let plain_answer = match self.version_check(registry, &plain, http).await {
+                let plain_answer = match plain_answer {
                     Ok(status) if status == 200 || status == 401 => return Ok(plain),
                     Ok(status) => format!("HTTP {status}"),
                     Err(e) => e.root_cause(),
@@ -462,6 +469,7 @@ impl Client {
                 },
             };
             let replayable = call.replayable();
+            tracing::debug!(method = %call.method, url = %call.url, "request");
             let response = match send_watched(builder, &call.progress, options.idle_timeout).await {
                 Ok(response) => response,
                 Err(e) => {
@@ -474,6 +482,7 @@ impl Client {
                 }
             };
             let status = response.status().as_u16();
+            tracing::debug!(method = %call.method, url = %call.url, status, "response");
             if status == 401 {
                 let challenge = challenge_of(&response);
                 if !challenged
@@ -544,6 +553,49 @@ impl Client {
             .with_registry_errors(answered.registry_errors().to_vec())
     }
 
+    /// Opens up to `connections` more connections to the endpoint `registry`
+    /// pulls from, in the background, so that the requests an operation
+    /// makes in parallel a round trip or two later (manifests, then blobs)
+    /// find them open instead of each paying a TCP (and TLS) handshake, a
+    /// round trip or more apiece from a far registry. Each is an
+    /// unauthenticated version check, `GET /v2/`; its challenge is left
+    /// alone (the real requests learn theirs, with their scopes).
+    /// Dropping the returned [`Preconnect`] abandons what has not finished;
+    /// failures are ignored (the real requests report them).
+    pub fn preconnect(&self, registry: &str, connections: usize) -> Preconnect {
+        let client = self.clone();
+        let registry = registry.to_owned();
+        let task = tokio::spawn(async move {
+            let Ok(targets) = client.targets(&registry, Need::Pull).await else {
+                return;
+            };
+            let Some(target) = targets.into_iter().next() else {
+                return;
+            };
+            let checks = (0..connections).map(|_| client.warm(&target));
+            futures_util::future::join_all(checks).await;
+        });
+        Preconnect(task)
+    }
+
+    /// One version check on `target`, its body read so the connection goes
+    /// back to the pool.
+    async fn warm(&self, target: &Target) {
+        let Ok(url) = target.url("/") else {
+            return;
+        };
+        let mut request = target.http.get(url);
+        for (name, value) in &target.headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        let Ok(response) =
+            send_watched(request, &Progress::new(), self.inner.options.idle_timeout).await
+        else {
+            return;
+        };
+        let _ = crate::transport::read_limited(response, 64 * 1024).await;
+    }
+
     /// Runs `operation` on each endpoint able to do `need`, mirrors first,
     /// until one succeeds. A mirror's failure moves on to the next endpoint;
     /// the last endpoint's failure is returned.
@@ -578,6 +630,17 @@ impl Client {
                 format!("no endpoint answered for {registry}"),
             )
         }))
+    }
+}
+
+/// Connections being opened by [`Client::preconnect`]; dropping it abandons
+/// those not yet open.
+#[derive(Debug)]
+pub struct Preconnect(tokio::task::JoinHandle<()>);
+
+impl Drop for Preconnect {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

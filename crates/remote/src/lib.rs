@@ -71,7 +71,7 @@ pub use auth::docker_config::{CredentialStore, DockerConfig};
 pub use auth::scope::Scopes;
 pub use auth::token::TokenMethod;
 pub use blob::BlobStream;
-pub use client::{Client, ClientOptions, DEFAULT_MAX_MANIFEST_SIZE};
+pub use client::{Client, ClientOptions, DEFAULT_MAX_MANIFEST_SIZE, Preconnect};
 pub use error::{Error, ErrorKind, RegistryError, Result};
 /// The digest type, shared with the content store.
 pub use hoist_content::Digest;

@@ -1,6 +1,6 @@
 //! Manifests: resolve a reference (`HEAD`, then `GET` when the `HEAD` says
-//! too little), fetch by digest with the digest and the size limit checked,
-//! push by digest or by tag.
+//! too little), fetch by tag or digest with the digest and the size limit
+//! checked, push by digest or by tag.
 
 use bytes::Bytes;
 use hoist_content::Digest;
@@ -138,7 +138,10 @@ impl Client {
         .await
     }
 
-    /// Resolves `reference` (`HEAD`) and fetches what it names by digest.
+    /// Fetches what `reference` names with one `GET` (by tag or digest),
+    /// verified against the pinned digest, or else against the registry's
+    /// `Docker-Content-Digest`: one round trip where `HEAD` and then `GET` by
+    /// digest take two, which is what a far registry makes count.
     ///
     /// # Errors
     /// [`ErrorKind::NotFound`]; [`ErrorKind::TooLarge`] past
@@ -146,11 +149,15 @@ impl Client {
     /// [`ErrorKind::DigestMismatch`] when the bytes do not hash to the
     /// pinned digest or to the registry's `Docker-Content-Digest`.
     pub async fn get_manifest(&self, reference: &Reference) -> Result<Manifest> {
-        let descriptor = self.resolve(reference).await?;
-        let manifest = self
-            .fetch_manifest(&reference.repo(), &descriptor.digest)
-            .await?;
-        Ok(manifest)
+        let need = if reference.digest().is_some() {
+            Need::Pull
+        } else {
+            Need::Resolve
+        };
+        self.on_targets(reference.registry(), need, move |target| async move {
+            self.get_at(&target, reference).await
+        })
+        .await
     }
 
     async fn get_at(&self, target: &Target, reference: &Reference) -> Result<Manifest> {
@@ -227,6 +234,32 @@ impl Client {
             descriptor: Descriptor::new(media_type, digest, bytes.len() as u64),
             bytes,
         })
+    }
+
+    /// Whether `repository`, at the endpoint pushes go to, holds the
+    /// manifest `digest` (`HEAD` by digest). A registry accepts a manifest
+    /// only once every blob it names is in the repository, so a push can
+    /// skip the blobs of a manifest that is there, as containerd's does.
+    ///
+    /// # Errors
+    /// Auth and transport errors; any answer but 200 or 404.
+    pub async fn manifest_exists(&self, repository: &Repository, digest: &Digest) -> Result<bool> {
+        let context = format!("asking {repository} for manifest {digest}");
+        let endpoint = self.push_target(repository).await?;
+        let url = endpoint.url(&format!("/{}/manifests/{digest}", repository.name()))?;
+        let call = Call::new(
+            Method::HEAD,
+            url,
+            Scopes::push(repository.name()),
+            context.clone(),
+        )
+        .header("Accept", MANIFEST_ACCEPT);
+        let response = self.execute(&endpoint, call).await?;
+        match response.status().as_u16() {
+            200 => Ok(true),
+            404 => Ok(false),
+            _ => Err(status_error(response, context).await),
+        }
     }
 
     /// Pushes a manifest's exact bytes to `repository`, by digest or by tag,

@@ -116,6 +116,12 @@ pub struct FixtureSpec {
     /// Annotations of the index (`org.opencontainers.image.created`, …),
     /// in this order; none by default.
     pub index_annotations: Vec<(String, String)>,
+    /// Uncompressed sizes of more layers every platform shares, after the
+    /// first shared one; none by default.
+    pub more_shared_layer_sizes: Vec<usize>,
+    /// When not empty, the uncompressed sizes of each platform's own
+    /// layers, instead of `layers_per_platform` layers of `layer_size`.
+    pub own_layer_sizes: Vec<usize>,
 }
 
 impl FixtureSpec {
@@ -141,7 +147,46 @@ impl FixtureSpec {
             compression_level: 0,
             attestations: false,
             index_annotations: Vec::new(),
+            more_shared_layer_sizes: Vec::new(),
+            own_layer_sizes: Vec::new(),
         }
+    }
+
+    /// An image as built from a long Dockerfile: `linux/amd64` and
+    /// `linux/arm64/v8`, each with 40 layers (one 4 KiB layer shared, 39
+    /// of its own from 4 KiB to 60 MiB, most of them small), about 250 MiB
+    /// in all.
+    pub fn many_layers(seed: u64) -> FixtureSpec {
+        let mut spec = FixtureSpec::four_platforms(seed, 4 << 10, 0);
+        spec.platforms = ["linux/amd64", "linux/arm64/v8"]
+            .iter()
+            .filter_map(|p| FixturePlatform::parse(p).ok())
+            .collect();
+        spec.own_layer_sizes = spread(39, 4 << 10, 60 << 20, 2.6);
+        spec
+    }
+
+    /// An index of 8 platforms with 12 layers each, the first 6 shared by
+    /// all (16 KiB to 16 MiB) and 6 of each platform's own (4 KiB to
+    /// 4 MiB): many requests for few bytes, about 64 MiB in all.
+    pub fn eight_platforms(seed: u64) -> FixtureSpec {
+        let mut spec = FixtureSpec::four_platforms(seed, 16 << 20, 0);
+        spec.platforms = [
+            "linux/amd64",
+            "linux/arm64/v8",
+            "linux/arm/v7",
+            "linux/arm/v6",
+            "linux/386",
+            "linux/ppc64le",
+            "linux/s390x",
+            "linux/riscv64",
+        ]
+        .iter()
+        .filter_map(|p| FixturePlatform::parse(p).ok())
+        .collect();
+        spec.more_shared_layer_sizes = spread(5, 16 << 10, 4 << 20, 1.0);
+        spec.own_layer_sizes = spread(6, 4 << 10, 4 << 20, 1.0);
+        spec
     }
 
     /// The same spec with buildx-style attestations.
@@ -150,6 +195,23 @@ impl FixtureSpec {
         self.attestations = true;
         self
     }
+}
+
+/// `count` sizes from `smallest` to `largest`, largest last: evenly spaced
+/// on a log scale when `skew` is 1, crowded towards `smallest` when it is
+/// larger.
+fn spread(count: usize, smallest: usize, largest: usize, skew: f64) -> Vec<usize> {
+    let ratio = largest as f64 / smallest as f64;
+    (0..count)
+        .map(|i| {
+            let position = if count > 1 {
+                i as f64 / (count - 1) as f64
+            } else {
+                1.0
+            };
+            (smallest as f64 * ratio.powf(position.powf(skew))).round() as usize
+        })
+        .collect()
 }
 
 /// A blob: its bytes and descriptor fields.
@@ -293,23 +355,39 @@ impl Fixture {
             (oci::INDEX, oci::MANIFEST, oci::CONFIG, oci::LAYER)
         };
         let level = Compression::new(spec.compression_level.min(9));
-        let (shared, shared_diff_id) = layer(
+        let shared = layer(
             spec.seed,
             "shared",
             spec.shared_layer_size,
             level,
             layer_type,
         )?;
+        let mut shared_layers = vec![shared];
+        for (l, size) in spec.more_shared_layer_sizes.iter().enumerate() {
+            let seed = spec.seed ^ (0xffff_u64 << 32) ^ (l as u64 + 1);
+            shared_layers.push(layer(
+                seed,
+                &format!("shared-{l}"),
+                *size,
+                level,
+                layer_type,
+            )?);
+        }
+        let own_sizes = if spec.own_layer_sizes.is_empty() {
+            vec![spec.layer_size; spec.layers_per_platform]
+        } else {
+            spec.own_layer_sizes.clone()
+        };
         let mut images = Vec::new();
         for (p, platform) in spec.platforms.iter().enumerate() {
-            let mut layers = vec![shared.clone()];
-            let mut diff_ids = vec![shared_diff_id.clone()];
-            for l in 0..spec.layers_per_platform {
+            let mut layers: Vec<FixtureBlob> = shared_layers.iter().map(|l| l.0.clone()).collect();
+            let mut diff_ids: Vec<String> = shared_layers.iter().map(|l| l.1.clone()).collect();
+            for (l, size) in own_sizes.iter().enumerate() {
                 let seed = spec.seed ^ ((p as u64 + 1) << 32) ^ (l as u64 + 1);
                 let (blob, diff_id) = layer(
                     seed,
                     &format!("{}-{l}", platform.to_text()),
-                    spec.layer_size,
+                    *size,
                     level,
                     layer_type,
                 )?;
@@ -555,6 +633,41 @@ mod tests {
             index["manifests"][1]["digest"],
             fixture.images[1].manifest.digest.as_str()
         );
+    }
+
+    #[test]
+    fn shared_and_own_layer_sizes_shape_the_image() {
+        let mut spec = FixtureSpec::four_platforms(3, 1_000, 0);
+        spec.more_shared_layer_sizes = vec![2_000, 3_000];
+        spec.own_layer_sizes = vec![500, 70_000, 4_000];
+        let fixture = Fixture::generate(&spec).unwrap();
+        for image in &fixture.images {
+            assert_eq!(image.layers.len(), 6);
+            assert_eq!(image.layers[..3], fixture.images[0].layers[..3]);
+        }
+        assert_ne!(fixture.images[0].layers[3], fixture.images[1].layers[3]);
+        // 3 shared + 4 × 3 own layers, 4 configs, 4 manifests, the index.
+        assert_eq!(fixture.blobs().len(), 24);
+        // Sizes are uncompressed content: each layer is a little larger.
+        let sizes: Vec<u64> = fixture.images[0].layers.iter().map(|l| l.size()).collect();
+        for (size, content) in sizes.iter().zip([1_000, 2_000, 3_000, 500, 70_000, 4_000]) {
+            assert!(*size > content && *size < content + 8_192, "{sizes:?}");
+        }
+    }
+
+    #[test]
+    fn the_realistic_specs_have_the_promised_shapes() {
+        let many = FixtureSpec::many_layers(1);
+        assert_eq!(many.platforms.len(), 2);
+        assert_eq!(many.own_layer_sizes.len() + 1, 40);
+        let total = many.shared_layer_size + 2 * many.own_layer_sizes.iter().sum::<usize>();
+        assert!((230 << 20..290 << 20).contains(&total), "{total}");
+        assert_eq!(many.own_layer_sizes.first(), Some(&(4 << 10)));
+        assert_eq!(many.own_layer_sizes.last(), Some(&(60 << 20)));
+        let eight = FixtureSpec::eight_platforms(1);
+        assert_eq!(eight.platforms.len(), 8);
+        assert_eq!(eight.more_shared_layer_sizes.len() + 1, 6);
+        assert_eq!(eight.own_layer_sizes.len(), 6);
     }
 
     #[test]

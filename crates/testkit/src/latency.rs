@@ -6,6 +6,8 @@
 //! not limited (only delayed).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -26,6 +28,16 @@ pub struct LatencyProxy {
     _background: Background,
     address: SocketAddr,
     rtt: Duration,
+    connections: Arc<AtomicUsize>,
+}
+
+impl std::fmt::Debug for LatencyProxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LatencyProxy")
+            .field("address", &self.address)
+            .field("rtt", &self.rtt)
+            .finish_non_exhaustive()
+    }
 }
 
 impl LatencyProxy {
@@ -46,8 +58,11 @@ impl LatencyProxy {
             .ok_or_else(|| Error::Other("the latency proxy runtime is gone".to_owned()))?;
         let upstream = upstream.to_owned();
         let one_way = rtt / 2;
+        let connections = Arc::new(AtomicUsize::new(0));
+        let accepted = Arc::clone(&connections);
         handle.spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
+                accepted.fetch_add(1, Ordering::Relaxed);
                 let upstream = upstream.clone();
                 tokio::spawn(async move {
                     // A failed connection is the client's to notice.
@@ -59,7 +74,14 @@ impl LatencyProxy {
             _background: background,
             address,
             rtt,
+            connections,
         })
+    }
+
+    /// How many connections clients have opened through it so far (each
+    /// paid one round trip to open).
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::Relaxed)
     }
 
     /// `host:port` to talk to instead of the upstream.

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::issuer::{ISSUER, IssuerOptions, SERVICE, TokenIssuer};
+use crate::latency::LatencyProxy;
 use crate::pki::{ServerCertificates, make_server_certificates, make_signing_identity};
 use crate::tools::{find_tool, require_tool, run};
 
@@ -39,6 +40,10 @@ pub struct RegistryOptions {
     pub tls: bool,
     /// With `tls`: require a client certificate signed by that CA.
     pub require_client_cert: bool,
+    /// In token mode: advertise the issuer through a [`LatencyProxy`]
+    /// adding this round-trip time, as a token service is as far away as
+    /// its registry (none by default: the issuer is on loopback).
+    pub realm_rtt: Option<Duration>,
 }
 
 impl RegistryOptions {
@@ -65,6 +70,12 @@ impl RegistryOptions {
         }
     }
 
+    /// In token mode, the issuer as far as `rtt` away.
+    pub fn with_realm_rtt(mut self, rtt: Duration) -> RegistryOptions {
+        self.realm_rtt = Some(rtt);
+        self
+    }
+
     /// The same, served over HTTPS.
     pub fn with_tls(mut self) -> RegistryOptions {
         self.tls = true;
@@ -87,6 +98,7 @@ pub struct Registry {
     port: u16,
     tls: Option<ServerCertificates>,
     issuer: Option<TokenIssuer>,
+    _realm_proxy: Option<LatencyProxy>,
     log_path: PathBuf,
     storage: PathBuf,
     // Last: removed after the process is gone.
@@ -157,6 +169,7 @@ impl Registry {
             None
         };
         let mut issuer = None;
+        let mut realm_proxy = None;
         match &options.auth {
             RegistryAuth::None => {}
             RegistryAuth::Basic { users } => {
@@ -170,9 +183,20 @@ impl Registry {
             RegistryAuth::Token(issuer_options) => {
                 let identity = make_signing_identity(dir.path())?;
                 let started = TokenIssuer::start(issuer_options.clone(), &identity)?;
+                let mut realm = started.realm().to_owned();
+                if let Some(rtt) = options.realm_rtt {
+                    let issuer_host = realm
+                        .trim_start_matches("http://")
+                        .split('/')
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned();
+                    let proxy = LatencyProxy::start(&issuer_host, rtt)?;
+                    realm = realm.replacen(&issuer_host, &proxy.host(), 1);
+                    realm_proxy = Some(proxy);
+                }
                 config.push_str(&format!(
-                    "auth:\n  token:\n    realm: {}\n    service: {SERVICE}\n    issuer: {ISSUER}\n    rootcertbundle: {}\n",
-                    started.realm(),
+                    "auth:\n  token:\n    realm: {realm}\n    service: {SERVICE}\n    issuer: {ISSUER}\n    rootcertbundle: {}\n",
                     identity.cert_pem_path.display()
                 ));
                 issuer = Some(started);
@@ -201,6 +225,7 @@ impl Registry {
             port,
             tls,
             issuer,
+            _realm_proxy: realm_proxy,
             log_path,
             storage,
             dir,

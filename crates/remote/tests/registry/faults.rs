@@ -4,7 +4,10 @@
 use std::time::{Duration, Instant};
 
 use hoist_content::Digest;
-use hoist_remote::{ClientOptions, Credentials, ErrorKind, StaticCredentials};
+use hoist_remote::{
+    BlobPushed, BytesSource, ClientOptions, Credentials, ErrorKind, PushBlobOptions,
+    StaticCredentials,
+};
 use hoist_testkit::{Fault, FaultKind, FaultProxy, IssuerOptions, RegistryOptions, TestUser};
 
 use crate::support::*;
@@ -336,4 +339,92 @@ async fn a_stalled_upload_times_out_and_the_chunked_retry_succeeds() {
         client.blob_exists(&repository, &blob.digest).await.unwrap(),
         Some(blob.size())
     );
+}
+
+#[tokio::test]
+async fn a_tag_is_fetched_with_one_get_and_checked_against_the_announced_digest() {
+    let Some((_registry, proxy, image)) = setup("one-get").await else {
+        return;
+    };
+    let client = client(fast_options());
+    let reference = repo(&proxy.host(), "one-get").tagged("v1").unwrap();
+
+    let manifest = client.get_manifest(&reference).await.unwrap();
+    assert_eq!(manifest.descriptor.digest, image.index.digest);
+    assert_eq!(manifest.bytes, image.index.bytes);
+    let asked: Vec<(String, String)> = proxy
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.contains("/manifests/"))
+        .map(|r| (r.method, r.path))
+        .collect();
+    assert_eq!(
+        asked,
+        [("GET".to_owned(), "/v2/one-get/manifests/v1".to_owned())],
+        "one request: no HEAD, no second GET by digest"
+    );
+
+    // Bytes that do not hash to the announced digest are caught.
+    proxy.add_fault(Fault::new("v1", FaultKind::Corrupt { at: 10 }));
+    let error = client.get_manifest(&reference).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::DigestMismatch, "{error}");
+}
+
+#[tokio::test]
+async fn a_small_blob_is_asked_for_by_a_mount_from_its_own_repository_and_a_large_one_by_head() {
+    let Some((_registry, proxy, image)) = setup("ask").await else {
+        return;
+    };
+    let client = client(fast_options());
+    let repository = repo(&proxy.host(), "ask");
+    let push = |blob: &Blob| {
+        let (client, repository, blob) = (&client, &repository, blob.clone());
+        async move {
+            client
+                .push_blob(
+                    repository,
+                    &blob.digest,
+                    blob.size(),
+                    &BytesSource(blob.bytes.clone()),
+                    &PushBlobOptions::default(),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let asked = |proxy: &FaultProxy| -> Vec<(String, String)> {
+        proxy
+            .requests()
+            .into_iter()
+            .filter(|r| r.path.contains("/blobs/"))
+            .map(|r| (r.method, r.path))
+            .collect()
+    };
+
+    // Present and small: one POST, answered 201.
+    let config = &image.configs[0];
+    assert_eq!(push(config).await, BlobPushed::AlreadyPresent);
+    let requests = asked(&proxy);
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(requests[0].0, "POST");
+    assert!(
+        requests[0]
+            .1
+            .contains(&format!("mount={}", config.digest).replace(':', "%3A"))
+            && requests[0].1.contains("from=ask"),
+        "{requests:?}"
+    );
+
+    // Absent and small: the same POST opens the session the bytes go to.
+    let small = Blob::new(bytes_of(31, 10_000));
+    assert_eq!(push(&small).await, BlobPushed::Uploaded);
+    let methods: Vec<String> = asked(&proxy)[1..].iter().map(|r| r.0.clone()).collect();
+    assert_eq!(methods, ["POST", "PUT"]);
+
+    // Larger than a mebibyte: HEAD first, as before.
+    let large = Blob::new(bytes_of(32, 2 << 20));
+    assert_eq!(push(&large).await, BlobPushed::Uploaded);
+    assert_eq!(push(&large).await, BlobPushed::AlreadyPresent);
+    let methods: Vec<String> = asked(&proxy)[3..].iter().map(|r| r.0.clone()).collect();
+    assert_eq!(methods, ["HEAD", "POST", "PUT", "HEAD"]);
 }

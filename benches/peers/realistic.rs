@@ -1,0 +1,786 @@
+//! `--realistic`: images as people pull them, from registries as far away
+//! as theirs. Three images, generated deterministically by the testkit:
+//! 40 layers on 2 platforms (~250 MiB, layers from 4 KiB to 60 MiB), an
+//! index of 8 platforms with 12 layers each (half shared), and the first
+//! again behind token auth (its token service as far away as the registry).
+//! Each is served by a docker-registry reached through a latency forwarder
+//! at each RTT, and hoist, skopeo and ctr each pull all platforms, pull
+//! one, push to an empty registry, push again, push 2 platforms only and
+//! copy registry to registry (ctr cannot: "n/a"). Every hoist operation
+//! runs in a child process (this binary) so that its CPU time and peak
+//! memory are its own.
+//!
+//! Usage: `cargo xtask bench --realistic [--quick] [--runs N] [--rtt MS]...
+//! [--image many-layers|eight-platforms|token]... [--out FILE]`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hoist::{NoProgress, Platforms, PushOptions};
+use hoist_testkit::{Fixture, FixtureSpec, IssuerOptions, LatencyProxy, Registry, RegistryOptions};
+
+use crate::peers::{
+    CERTS_D_ENV, Containerd, DOCKER_CONFIG_ENV, Result, child_store_at, cpu_ticks, peak_mib,
+    plain_http, runtime, store_at, timed, tool, verified_floor,
+};
+use crate::table::median;
+
+/// The user the token-auth registries know (testkit's default pusher).
+const USER: &str = "alice";
+const PASSWORD: &str = "wonderland";
+
+/// The repository every image is pushed to.
+const REPOSITORY: &str = "bench/app";
+
+/// The platform of the "pull one" rows, and the two of the reduced push
+/// (the one, of an image of two).
+const ONE: &str = "linux/arm64";
+const TWO: [&str; 2] = ["linux/amd64", "linux/arm64"];
+
+/// The images.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Image {
+    ManyLayers,
+    EightPlatforms,
+    ManyLayersToken,
+}
+
+impl Image {
+    fn parse(text: &str) -> Result<Image> {
+        match text {
+            "many-layers" => Ok(Image::ManyLayers),
+            "eight-platforms" => Ok(Image::EightPlatforms),
+            "token" => Ok(Image::ManyLayersToken),
+            other => Err(format!(
+                "unknown image {other:?} (many-layers, eight-platforms, token)"
+            )),
+        }
+    }
+
+    fn spec(self) -> FixtureSpec {
+        match self {
+            Image::ManyLayers | Image::ManyLayersToken => FixtureSpec::many_layers(11),
+            Image::EightPlatforms => FixtureSpec::eight_platforms(12),
+        }
+    }
+
+    fn token(self) -> bool {
+        self == Image::ManyLayersToken
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Image::ManyLayers => "40 layers × 2 platforms",
+            Image::EightPlatforms => "8 platforms × 12 layers",
+            Image::ManyLayersToken => "40 layers × 2 platforms, token auth",
+        }
+    }
+}
+
+/// What to run.
+pub struct RealisticSettings {
+    runs: usize,
+    rtts: Vec<u64>,
+    images: Vec<Image>,
+    out: Option<PathBuf>,
+}
+
+impl RealisticSettings {
+    /// Reads the arguments after `--realistic`.
+    pub fn parse(args: &[String]) -> Result<RealisticSettings> {
+        let mut settings = RealisticSettings {
+            runs: 5,
+            rtts: Vec::new(),
+            images: Vec::new(),
+            out: None,
+        };
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            let mut value = || args.next().cloned().ok_or(format!("{arg} needs a value"));
+            match arg.as_str() {
+                "--quick" => settings.runs = 1,
+                "--runs" => settings.runs = value()?.parse().map_err(|e| format!("--runs: {e}"))?,
+                "--rtt" => settings
+                    .rtts
+                    .push(value()?.parse().map_err(|e| format!("--rtt: {e}"))?),
+                "--image" => settings.images.push(Image::parse(&value()?)?),
+                "--out" => settings.out = Some(PathBuf::from(value()?)),
+                other => return Err(format!("unknown argument {other:?}")),
+            }
+        }
+        settings.runs = settings.runs.max(1);
+        if settings.rtts.is_empty() {
+            settings.rtts = vec![20, 80];
+        }
+        if settings.images.is_empty() {
+            settings.images = vec![
+                Image::ManyLayers,
+                Image::EightPlatforms,
+                Image::ManyLayersToken,
+            ];
+        }
+        Ok(settings)
+    }
+}
+
+/// The hosts the tools are told about: plain HTTP for hoist (as ctr gets
+/// `--plain-http`), and for token auth the password in a Docker
+/// `config.json` (as skopeo gets `--creds`, ctr `--user`).
+struct Hosts {
+    certs_d: PathBuf,
+    docker_config: PathBuf,
+    token: bool,
+    known: Vec<String>,
+}
+
+impl Hosts {
+    fn add(&mut self, host: &str) -> Result<()> {
+        plain_http(&self.certs_d, host)?;
+        if !self.token {
+            return Ok(());
+        }
+        self.known.push(host.to_owned());
+        let auth = base64(format!("{USER}:{PASSWORD}").as_bytes());
+        let auths: serde_json::Map<String, serde_json::Value> = self
+            .known
+            .iter()
+            .map(|h| (h.clone(), serde_json::json!({ "auth": auth })))
+            .collect();
+        let text = serde_json::json!({ "auths": auths }).to_string();
+        std::fs::write(&self.docker_config, text)
+            .map_err(|e| format!("{}: {e}", self.docker_config.display()))
+    }
+
+    fn docker_config(&self) -> Option<&Path> {
+        self.token.then_some(self.docker_config.as_path())
+    }
+
+    /// A child hoist with these settings.
+    fn hoist(&self, exe: &Path) -> Command {
+        let mut command = Command::new(exe);
+        command.env(CERTS_D_ENV, &self.certs_d);
+        if self.token {
+            command.env(DOCKER_CONFIG_ENV, &self.docker_config);
+        }
+        command
+    }
+}
+
+/// Standard base64 with padding (only for the bench's one `auth` value).
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// A registry (plain, or token auth with its issuer `rtt` away) and the
+/// forwarder that puts it `rtt` away.
+struct FarRegistry {
+    registry: Registry,
+    proxy: LatencyProxy,
+}
+
+impl FarRegistry {
+    fn start(image: Image, rtt: Duration, hosts: &mut Hosts) -> Result<FarRegistry> {
+        let options = if image.token() {
+            RegistryOptions::token(IssuerOptions::default()).with_realm_rtt(rtt)
+        } else {
+            RegistryOptions::plain()
+        };
+        let registry = Registry::start(options)
+            .map_err(|e| format!("starting docker-registry: {e}"))?
+            .ok_or("docker-registry is not installed")?;
+        let proxy = LatencyProxy::start(&registry.host(), rtt)
+            .map_err(|e| format!("starting the latency proxy: {e}"))?;
+        hosts.add(&registry.host())?;
+        hosts.add(&proxy.host())?;
+        Ok(FarRegistry { registry, proxy })
+    }
+
+    /// The image's reference through the forwarder.
+    fn far(&self) -> String {
+        format!("{}/{REPOSITORY}:1", self.proxy.host())
+    }
+}
+
+/// The timings and costs of one tool on one row.
+#[derive(Default)]
+struct Samples {
+    times: Vec<Duration>,
+    cpu: Vec<f64>,
+    peak_mib: f64,
+}
+
+impl Samples {
+    fn add(&mut self, (time, cpu, peak): (Duration, f64, Option<f64>)) {
+        self.times.push(time);
+        self.cpu.push(cpu);
+        self.peak_mib = self.peak_mib.max(peak.unwrap_or(0.0));
+    }
+}
+
+/// A tool's cell: measured, or what it cannot do.
+enum Cell {
+    Measured(Samples),
+    Cannot(&'static str),
+}
+
+impl Cell {
+    fn samples(&mut self) -> Option<&mut Samples> {
+        match self {
+            Cell::Measured(samples) => Some(samples),
+            Cell::Cannot(_) => None,
+        }
+    }
+
+    fn median(&self) -> Option<Duration> {
+        match self {
+            Cell::Measured(samples) => median(&samples.times),
+            Cell::Cannot(_) => None,
+        }
+    }
+}
+
+struct Row {
+    operation: String,
+    hoist: Samples,
+    skopeo: Cell,
+    ctr: Cell,
+    verified_floor: Option<Vec<Duration>>,
+    note: &'static str,
+}
+
+impl Row {
+    fn new(operation: String, skopeo: Cell, ctr: Cell) -> Row {
+        Row {
+            operation,
+            hoist: Samples::default(),
+            skopeo,
+            ctr,
+            verified_floor: None,
+            note: "",
+        }
+    }
+}
+
+fn measured() -> Cell {
+    Cell::Measured(Samples::default())
+}
+
+/// CPU seconds (user + system) of `pids` and of the children this process
+/// waited for while `work` ran, with `work`'s result.
+fn with_cpu<T>(pids: &[u32], work: impl FnOnce() -> Result<T>) -> Result<(T, f64)> {
+    let ticks = |pids: &[u32]| -> u64 {
+        let own = cpu_ticks("self").map_or(0, |(_, _, children)| children);
+        own + pids
+            .iter()
+            .filter_map(|pid| cpu_ticks(&pid.to_string()))
+            .map(|(user, system, _)| user + system)
+            .sum::<u64>()
+    };
+    let before = ticks(pids);
+    let value = work()?;
+    let after = ticks(pids);
+    Ok((value, after.saturating_sub(before) as f64 / 100.0))
+}
+
+/// Runs a hoist child and returns its time, CPU (with `servers`') and peak.
+fn hoist_child(
+    hosts: &Hosts,
+    exe: &Path,
+    args: &[&str],
+    servers: &[u32],
+) -> Result<(Duration, f64, Option<f64>)> {
+    let ((elapsed, stdout), cpu) = with_cpu(servers, || timed(hosts.hoist(exe).args(args)))?;
+    Ok((elapsed, cpu, peak_mib(&stdout)))
+}
+
+/// Runs a peer's command and returns its time and CPU (with `servers`').
+fn peer(command: &mut Command, servers: &[u32]) -> Result<(Duration, f64, Option<f64>)> {
+    let ((elapsed, _), cpu) = with_cpu(servers, || timed(command))?;
+    Ok((elapsed, cpu, None))
+}
+
+fn platforms_arg(list: &[&str]) -> String {
+    list.join(",")
+}
+
+/// Everything: prints the table and writes it to `--out`.
+pub fn run(settings: &RealisticSettings) -> Result<()> {
+    let skopeo = tool("skopeo")?;
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let mut tables = Vec::new();
+    for image in &settings.images {
+        tables.push(run_image(settings, *image, &skopeo, &exe)?);
+    }
+    let text = format!(
+        "Realistic images: medians of {} run(s) per cell, {} cores; RTTs added by a latency \
+         forwarder on loopback (token services as far as their registries); the whole run took \
+         {:.0} s.\n\n{}",
+        settings.runs,
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        started.elapsed().as_secs_f64(),
+        tables.join("\n")
+    );
+    println!("{text}");
+    if let Some(out) = &settings.out {
+        std::fs::write(out, &text).map_err(|e| format!("writing {}: {e}", out.display()))?;
+    }
+    Ok(())
+}
+
+fn run_image(
+    settings: &RealisticSettings,
+    image: Image,
+    skopeo: &Path,
+    exe: &Path,
+) -> Result<String> {
+    eprintln!("bench: generating {}", image.label());
+    let fixture = Fixture::generate(&image.spec()).map_err(|e| e.to_string())?;
+    let work = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let layout = work.path().join("layout");
+    fixture
+        .write_oci_layout(&layout, "1")
+        .map_err(|e| e.to_string())?;
+    let mut hosts = Hosts {
+        certs_d: work.path().join("certs.d"),
+        docker_config: work.path().join("docker-config.json"),
+        token: image.token(),
+        known: Vec::new(),
+    };
+    let seed_root = work.path().join("seed");
+    {
+        let seed = store_at(&seed_root, Some(&hosts.certs_d), None)?;
+        seed.load_path(&layout, Some("bench.local/app"))
+            .map_err(|e| format!("loading the fixture: {e}"))?;
+    }
+    let platform_count = fixture.images.len();
+    let total_mib =
+        fixture.blobs().iter().map(|b| b.size()).sum::<u64>() as f64 / f64::from(1 << 20);
+    let is_document =
+        |media_type: &str| media_type.contains("manifest") || media_type.contains("index");
+    let all_blobs: Vec<String> = fixture
+        .blobs()
+        .into_iter()
+        .filter(|b| !is_document(&b.media_type))
+        .map(|b| b.digest.clone())
+        .collect();
+    let arm64 = fixture
+        .images
+        .iter()
+        .find(|i| i.platform.architecture == "arm64")
+        .ok_or("the fixture has no arm64 image")?;
+    let one_blobs: Vec<String> = std::iter::once(&arm64.config)
+        .chain(arm64.layers.iter())
+        .map(|b| b.digest.clone())
+        .collect();
+    let creds = format!("{USER}:{PASSWORD}");
+    let runtime = runtime()?;
+    // ctr pushes from its own store: pulled once, near, from the first
+    // source, under that source's name.
+    let mut pushing: Option<(Containerd, String)> = None;
+
+    let mut rows = Vec::new();
+    for rtt_ms in &settings.rtts {
+        let rtt = Duration::from_millis(*rtt_ms);
+        let at = format!(", {rtt_ms} ms");
+        let source = FarRegistry::start(image, rtt, &mut hosts)?;
+        {
+            let seed = store_at(&seed_root, Some(&hosts.certs_d), hosts.docker_config())?;
+            runtime
+                .block_on(seed.push(
+                    "bench.local/app:1",
+                    Some(&format!("{}/{REPOSITORY}:1", source.registry.host())),
+                    &PushOptions::new(Platforms::All),
+                    Arc::new(NoProgress),
+                ))
+                .map_err(|e| format!("pushing the fixture: {e}"))?;
+        }
+        if pushing.is_none() {
+            let containerd = Containerd::start()?;
+            let near = format!("{}/{REPOSITORY}:1", source.registry.host());
+            let mut args = vec!["images", "pull", "--plain-http", "--all-platforms"];
+            if image.token() {
+                args.extend(["--user", &creds]);
+            }
+            args.push(&near);
+            containerd.run(&args)?;
+            pushing = Some((containerd, near));
+        }
+        let (containerd, ctr_image) = pushing.as_ref().ok_or("containerd did not start")?;
+        let far_source = source.far();
+        let source_pid = source.registry.pid();
+
+        let mut pull_all = Row::new(
+            format!("pull all {platform_count} platforms{at}"),
+            measured(),
+            measured(),
+        );
+        let mut pull_one = Row::new(
+            format!("pull 1 platform ({ONE}){at}"),
+            measured(),
+            measured(),
+        );
+        if !image.token() {
+            pull_all.verified_floor = Some(Vec::new());
+            pull_one.verified_floor = Some(Vec::new());
+        }
+        let mut push_empty = Row::new(
+            format!("push to an empty registry{at}"),
+            measured(),
+            measured(),
+        );
+        let mut push_again = Row::new(
+            format!("push again (all present){at}"),
+            measured(),
+            measured(),
+        );
+        let kept: &[&str] = if platform_count > 2 { &TWO } else { &[ONE] };
+        let mut reduced = Row::new(
+            format!(
+                "reduced push, {} of {platform_count} platforms{at}",
+                kept.len()
+            ),
+            Cell::Cannot("n/a"),
+            measured(),
+        );
+        reduced.note =
+            "skopeo 1.9 cannot push a subset of an index; ctr 1.6 pushes the whole index";
+        let mut copy = Row::new(
+            format!("copy registry → registry{at}"),
+            measured(),
+            Cell::Cannot("n/a"),
+        );
+        copy.note = "ctr has no registry-to-registry copy";
+
+        for run in 0..settings.runs {
+            eprintln!("bench: {}{at}, run {}", image.label(), run + 1);
+            let root = work.path().join("hoist");
+            let root_text = root.display().to_string();
+            // Pulls.
+            for (row, platform, blobs) in [
+                (&mut pull_all, "all", &all_blobs),
+                (&mut pull_one, ONE, &one_blobs),
+            ] {
+                row.hoist.add(hoist_child(
+                    &hosts,
+                    exe,
+                    &[
+                        "--child-pull",
+                        &root_text,
+                        &far_source,
+                        platform,
+                        &hoist::DEFAULT_CONCURRENCY.to_string(),
+                    ],
+                    &[source_pid],
+                )?);
+                let _ = std::fs::remove_dir_all(&root);
+                if let Some(floor) = &mut row.verified_floor {
+                    floor.push(verified_floor(
+                        &source.proxy.host(),
+                        REPOSITORY,
+                        blobs,
+                        &work.path().join("floor"),
+                    )?);
+                }
+                let dir = work.path().join("skopeo");
+                let mut command = Command::new(skopeo);
+                command.args(["copy", "--quiet", "--src-tls-verify=false"]);
+                if platform == "all" {
+                    command.arg("--all");
+                } else {
+                    command.args([
+                        "--override-os",
+                        "linux",
+                        "--override-arch",
+                        "arm64",
+                        "--override-variant",
+                        "v8",
+                    ]);
+                }
+                if image.token() {
+                    command.args(["--src-creds", &creds]);
+                }
+                command
+                    .arg(format!("docker://{far_source}"))
+                    .arg(format!("oci:{}:1", dir.display()));
+                if let Some(samples) = row.skopeo.samples() {
+                    samples.add(peer(&mut command, &[source_pid])?);
+                }
+                let _ = std::fs::remove_dir_all(&dir);
+                let fetching = Containerd::start()?;
+                let mut args = vec!["content", "fetch", "--plain-http"];
+                if platform == "all" {
+                    args.push("--all-platforms");
+                } else {
+                    args.extend(["--platform", "linux/arm64/v8"]);
+                }
+                if image.token() {
+                    args.extend(["--user", &creds]);
+                }
+                args.push(&far_source);
+                let pid = fetching.pid();
+                let (time, cpu) = with_cpu(&[source_pid, pid], || fetching.run(&args))?;
+                if let Some(samples) = row.ctr.samples() {
+                    samples.add((time, cpu, None));
+                }
+            }
+
+            // Pushes: each tool to a registry of its own, twice.
+            let target = FarRegistry::start(image, rtt, &mut hosts)?;
+            let dest = target.far();
+            let servers = [target.registry.pid()];
+            for row in [&mut push_empty, &mut push_again] {
+                row.hoist.add(hoist_child(
+                    &hosts,
+                    exe,
+                    &[
+                        "--child-push",
+                        &seed_root.display().to_string(),
+                        &dest,
+                        "all",
+                    ],
+                    &servers,
+                )?);
+            }
+            drop(target);
+            let target = FarRegistry::start(image, rtt, &mut hosts)?;
+            let dest = target.far();
+            let servers = [target.registry.pid()];
+            let mut command = Command::new(skopeo);
+            command.args(["copy", "--quiet", "--all", "--dest-tls-verify=false"]);
+            if image.token() {
+                command.args(["--dest-creds", &creds]);
+            }
+            command
+                .arg(format!("oci:{}:1", layout.display()))
+                .arg(format!("docker://{dest}"));
+            for row in [&mut push_empty, &mut push_again] {
+                if let Some(samples) = row.skopeo.samples() {
+                    samples.add(peer(&mut command, &servers)?);
+                }
+            }
+            drop(target);
+            let target = FarRegistry::start(image, rtt, &mut hosts)?;
+            let dest = target.far();
+            let servers = [target.registry.pid(), containerd.pid()];
+            let mut args = vec!["images", "push", "--plain-http"];
+            if image.token() {
+                args.extend(["--user", &creds]);
+            }
+            args.extend([dest.as_str(), ctr_image.as_str()]);
+            for row in [&mut push_empty, &mut push_again] {
+                let (time, cpu) = with_cpu(&servers, || containerd.run(&args))?;
+                if let Some(samples) = row.ctr.samples() {
+                    samples.add((time, cpu, None));
+                }
+            }
+            drop(target);
+
+            // The reduced push.
+            let target = FarRegistry::start(image, rtt, &mut hosts)?;
+            let dest = target.far();
+            reduced.hoist.add(hoist_child(
+                &hosts,
+                exe,
+                &[
+                    "--child-push",
+                    &seed_root.display().to_string(),
+                    &dest,
+                    &platforms_arg(&TWO),
+                ],
+                &[target.registry.pid()],
+            )?);
+            drop(target);
+            let target = FarRegistry::start(image, rtt, &mut hosts)?;
+            let dest = target.far();
+            let servers = [target.registry.pid(), containerd.pid()];
+            let mut args = vec!["images", "push", "--plain-http"];
+            if image.token() {
+                args.extend(["--user", &creds]);
+            }
+            for platform in kept {
+                args.extend(["--platform", platform]);
+            }
+            args.extend([dest.as_str(), ctr_image.as_str()]);
+            let (time, cpu) = with_cpu(&servers, || containerd.run(&args))?;
+            if let Some(samples) = reduced.ctr.samples() {
+                samples.add((time, cpu, None));
+            }
+            drop(target);
+
+            // Registry to registry, both far.
+            let target = FarRegistry::start(image, rtt, &mut hosts)?;
+            copy.hoist.add(hoist_child(
+                &hosts,
+                exe,
+                &["--child-copy", &root_text, &far_source, &target.far()],
+                &[source_pid, target.registry.pid()],
+            )?);
+            let _ = std::fs::remove_dir_all(&root);
+            drop(target);
+            let target = FarRegistry::start(image, rtt, &mut hosts)?;
+            let mut command = Command::new(skopeo);
+            command.args([
+                "copy",
+                "--quiet",
+                "--all",
+                "--src-tls-verify=false",
+                "--dest-tls-verify=false",
+            ]);
+            if image.token() {
+                command.args(["--src-creds", &creds, "--dest-creds", &creds]);
+            }
+            command
+                .arg(format!("docker://{far_source}"))
+                .arg(format!("docker://{}", target.far()));
+            if let Some(samples) = copy.skopeo.samples() {
+                samples.add(peer(&mut command, &[source_pid, target.registry.pid()])?);
+            }
+            drop(target);
+        }
+        rows.extend([pull_all, pull_one, push_empty, push_again, reduced, copy]);
+    }
+    Ok(render(image, platform_count, total_mib, &rows))
+}
+
+fn seconds(time: Option<Duration>) -> String {
+    time.map_or("—".to_owned(), |t| format!("{:.2} s", t.as_secs_f64()))
+}
+
+fn cell_text(cell: &Cell) -> String {
+    match cell {
+        Cell::Measured(samples) => seconds(median(&samples.times)),
+        Cell::Cannot(why) => (*why).to_owned(),
+    }
+}
+
+fn median_cpu(samples: &Samples) -> String {
+    let mut values = samples.cpu.clone();
+    values.sort_by(f64::total_cmp);
+    values
+        .get(values.len() / 2)
+        .map_or("—".to_owned(), |v| format!("{v:.2}"))
+}
+
+fn cpu_text(cell: &Cell) -> String {
+    match cell {
+        Cell::Measured(samples) => median_cpu(samples),
+        Cell::Cannot(why) => (*why).to_owned(),
+    }
+}
+
+fn render(image: Image, platforms: usize, total_mib: f64, rows: &[Row]) -> String {
+    let mut out = format!(
+        "**{}** ({platforms} platforms, {total_mib:.0} MiB of blobs)\n\n\
+         | operation | hoist | skopeo | ctr | verified floor | hoist/best peer | hoist/verified floor \
+         | CPU-s hoist / skopeo / ctr (with the registries) | hoist peak RSS | note |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
+        image.label()
+    );
+    for row in rows {
+        let hoist = median(&row.hoist.times);
+        let best = [row.skopeo.median(), row.ctr.median()]
+            .into_iter()
+            .flatten()
+            .min();
+        let ratio = |other: Option<Duration>| match (hoist, other) {
+            (Some(h), Some(o)) if o > Duration::ZERO => {
+                format!("{:.2}×", h.as_secs_f64() / o.as_secs_f64())
+            }
+            _ => "—".to_owned(),
+        };
+        let floor = row.verified_floor.as_ref().and_then(|f| median(f));
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} / {} / {} | {:.1} MiB | {} |\n",
+            row.operation,
+            seconds(hoist),
+            cell_text(&row.skopeo),
+            cell_text(&row.ctr),
+            seconds(floor),
+            ratio(best),
+            ratio(floor),
+            median_cpu(&row.hoist),
+            cpu_text(&row.skopeo),
+            cpu_text(&row.ctr),
+            row.hoist.peak_mib,
+            row.note,
+        ));
+    }
+    out
+}
+
+/// The child of a push row: pushes `bench.local/app:1` of the store at
+/// `root` to `destination`, `all` platforms or a comma-separated list, and
+/// prints its peak memory.
+pub fn child_push(args: &[String]) -> Result<()> {
+    let [root, destination, platforms] = args else {
+        return Err("--child-push ROOT DESTINATION all|P1,P2".to_owned());
+    };
+    let store = child_store_at(Path::new(root))?;
+    let platforms = parse_platforms(platforms)?;
+    runtime()?
+        .block_on(store.push(
+            "bench.local/app:1",
+            Some(destination),
+            &PushOptions::new(platforms),
+            Arc::new(NoProgress),
+        ))
+        .map_err(|e| format!("pushing to {destination}: {e}"))?;
+    print_peak()
+}
+
+/// The child of a copy row: copies every platform of `source` to
+/// `destination` through a store at `root`, and prints its peak memory.
+pub fn child_copy(args: &[String]) -> Result<()> {
+    let [root, source, destination] = args else {
+        return Err("--child-copy ROOT SOURCE DESTINATION".to_owned());
+    };
+    let store = child_store_at(Path::new(root))?;
+    runtime()?
+        .block_on(store.copy(
+            source,
+            destination,
+            &PushOptions::new(Platforms::All),
+            Arc::new(NoProgress),
+        ))
+        .map_err(|e| format!("copying {source} to {destination}: {e}"))?;
+    print_peak()
+}
+
+fn parse_platforms(text: &str) -> Result<Platforms> {
+    if text == "all" {
+        return Ok(Platforms::All);
+    }
+    text.split(',')
+        .map(|p| hoist::platform::parse(p).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>>>()
+        .map(Platforms::Only)
+}
+
+fn print_peak() -> Result<()> {
+    let status = std::fs::read_to_string("/proc/self/status").map_err(|e| e.to_string())?;
+    let peak = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .map(|v| v.trim().trim_end_matches("kB").trim().to_owned())
+        .unwrap_or_default();
+    println!("vmhwm_kib={peak}");
+    Ok(())
+}
