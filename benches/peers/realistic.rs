@@ -603,7 +603,7 @@ fn run_image(
                     "--child-push",
                     &seed_root.display().to_string(),
                     &dest,
-                    &platforms_arg(&TWO),
+                    &platforms_arg(kept),
                 ],
                 &[target.registry.pid()],
             )?);
