@@ -47,20 +47,7 @@ impl Referrer {
     }
 
     fn of(document: &Document) -> Option<Referrer> {
-        let manifest = document.as_manifest()?;
-        let subject = manifest.subject()?.digest.clone();
-        let mut descriptor = Descriptor::new(
-            manifest.descriptor().media_type.clone(),
-            manifest.descriptor().digest.clone(),
-            manifest.descriptor().size,
-        );
-        descriptor.artifact_type = Some(
-            manifest
-                .artifact_type()
-                .unwrap_or(&manifest.config().media_type)
-                .to_owned(),
-        );
-        descriptor.annotations = manifest.annotations().clone();
+        let (subject, descriptor) = document.as_manifest()?.referrer_listing()?;
         Some(Referrer {
             subject,
             descriptor,

@@ -380,6 +380,25 @@ impl Manifest {
     pub fn blobs(&self) -> impl Iterator<Item = &Descriptor> {
         std::iter::once(&self.config).chain(self.layers.iter())
     }
+
+    /// For a referrer (a manifest with a `subject`): its subject's digest
+    /// and its descriptor as the referrers API lists it (media type,
+    /// digest, size, `artifactType` — the manifest's, else its config's
+    /// media type, as the distribution spec says — and the manifest's
+    /// annotations). `None` for a manifest without a `subject`.
+    pub fn referrer_listing(&self) -> Option<(Digest, Descriptor)> {
+        let subject = self.subject.as_ref()?.digest.clone();
+        let own = &self.descriptor;
+        let mut listed = Descriptor::new(own.media_type.clone(), own.digest.clone(), own.size);
+        listed.artifact_type = Some(
+            self.artifact_type
+                .as_deref()
+                .unwrap_or(&self.config.media_type)
+                .to_owned(),
+        );
+        listed.annotations = self.annotations.clone();
+        Some((subject, listed))
+    }
 }
 
 impl Index {

@@ -52,23 +52,12 @@ impl ReferrerSelection {
     }
 }
 
-/// A referrer's descriptor as the referrers API lists it (media type,
-/// digest, size, `artifactType` — the manifest's, else its config's media
-/// type — and the manifest's annotations), with the digest of its subject;
-/// `None` for a document without a `subject`.
+/// A referrer's subject and its listing ([`Manifest::referrer_listing`]);
+/// `None` for an index or a manifest without a `subject`.
+///
+/// [`Manifest::referrer_listing`]: crate::Manifest::referrer_listing
 pub(crate) fn listing(document: &Document) -> Option<(Digest, Descriptor)> {
-    let manifest = document.as_manifest()?;
-    let subject = manifest.subject()?.digest.clone();
-    let own = manifest.descriptor();
-    let mut descriptor = Descriptor::new(own.media_type.clone(), own.digest.clone(), own.size);
-    descriptor.artifact_type = Some(
-        manifest
-            .artifact_type()
-            .unwrap_or(&manifest.config().media_type)
-            .to_owned(),
-    );
-    descriptor.annotations = manifest.annotations().clone();
-    Some((subject, descriptor))
+    document.as_manifest()?.referrer_listing()
 }
 
 /// Every stored referrer by subject, each list ordered by digest: the
