@@ -150,7 +150,9 @@ impl Store {
         options: &PushOptions,
         progress: Arc<dyn Progress>,
     ) -> Result<PushReport> {
-        let client = self.client()?;
+        // Every read of the push (what is there, the read-back, referrer
+        // listings) goes where the push writes, never to a pull-only mirror.
+        let client = self.client()?.pushing();
         let content = lease.content();
         let repository = destination.repo();
         let concurrency = options.concurrency.unwrap_or(self.options().concurrency);

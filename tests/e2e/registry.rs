@@ -658,3 +658,65 @@ async fn a_push_of_what_the_registry_has_asks_for_manifests_and_sends_no_blob() 
         .count();
     assert_eq!(tag_puts, 1, "{asked:?}");
 }
+
+/// A pull-only mirror in `hosts.toml` that holds an older image under the
+/// same tag: a pull may read it, but a push's reads (what is there, the
+/// read-back of the tag) go where the push writes. Read from the mirror,
+/// the read-back would find the old image and fail the push.
+#[tokio::test]
+async fn a_push_reads_back_from_where_it_wrote_never_from_a_pull_mirror() {
+    let (Some(origin), Some(mirror)) = (registry(), registry()) else {
+        return;
+    };
+    let old = fixture(70);
+    let new = fixture(71);
+    let old_digest = seed(&old, &format!("{}/team/app:v1", mirror.host())).await;
+
+    let certs = tempfile::tempdir().unwrap();
+    let host_dir = certs.path().join(origin.host());
+    std::fs::create_dir(&host_dir).unwrap();
+    std::fs::write(
+        host_dir.join("hosts.toml"),
+        format!(
+            "server = \"http://{}\"\n[host.\"http://{}\"]\n  capabilities = [\"pull\", \"resolve\"]\n",
+            origin.host(),
+            mirror.host()
+        ),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = hoist::Store::open(
+        dir.path().join("root"),
+        hoist::StoreOptions::default()
+            .credentials(hoist::CredentialsSource::Anonymous)
+            .hosts_dir(certs.path()),
+    )
+    .unwrap();
+
+    // Through the mirror, the tag names the old image: the mirror is used.
+    let destination = format!("{}/team/app:v1", origin.host());
+    let resolved = store
+        .client()
+        .unwrap()
+        .resolve(&destination.parse().unwrap())
+        .await;
+    assert_eq!(resolved.unwrap().digest.to_string(), old_digest);
+
+    load_fixture(&store, &new, "local.test/app:v1");
+    let report = push_all(&store, "local.test/app:v1", &destination)
+        .await
+        .unwrap();
+    assert_eq!(report.digest.as_str(), new.index.digest);
+    // The origin has the new image; the mirror still has the old one.
+    let on_origin = resolve_at_host(&origin.host(), "team/app", "v1").await;
+    assert_eq!(on_origin, new.index.digest);
+    let on_mirror = resolve_at_host(&mirror.host(), "team/app", "v1").await;
+    assert_eq!(on_mirror, old_digest);
+}
+
+/// The digest `host/repository:tag` resolves to, asked of that host alone.
+async fn resolve_at_host(host: &str, repository: &str, tag: &str) -> String {
+    let client = hoist::remote::Client::new(hoist::remote::ClientOptions::default()).unwrap();
+    let reference: hoist::remote::Reference = format!("{host}/{repository}:{tag}").parse().unwrap();
+    client.resolve(&reference).await.unwrap().digest.to_string()
+}

@@ -114,6 +114,9 @@ impl ClientOptions {
 #[derive(Clone)]
 pub struct Client {
     pub(crate) inner: Arc<Inner>,
+    /// Every request goes to the endpoints that take pushes (see
+    /// [`Client::pushing`]).
+    push_side: bool,
 }
 
 impl std::fmt::Debug for Client {
@@ -261,7 +264,22 @@ impl Client {
                 auth,
                 registries: Mutex::new(HashMap::new()),
             }),
+            push_side: false,
         })
+    }
+
+    /// This client (same connections, tokens and options), reading only
+    /// from the endpoints of a registry that take pushes: what a push reads
+    /// back (the tag it wrote, the manifests already there, the referrers
+    /// API, a referrers fallback tag) must come from where it writes, never
+    /// from a pull-only mirror of `hosts.toml`, which may lack the new
+    /// content or hold an older one under the same tag.
+    #[must_use]
+    pub fn pushing(&self) -> Client {
+        Client {
+            inner: Arc::clone(&self.inner),
+            push_side: true,
+        }
     }
 
     /// The options this client was made with.
@@ -312,6 +330,7 @@ impl Client {
             .endpoints
             .iter()
             .filter(|e| match need {
+                _ if self.push_side => e.endpoint.capabilities.push,
                 Need::Resolve => e.endpoint.capabilities.resolve,
                 Need::Pull => e.endpoint.capabilities.pull,
                 Need::Push => e.endpoint.capabilities.push,
