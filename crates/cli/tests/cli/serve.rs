@@ -51,16 +51,23 @@ impl Drop for Serving {
     }
 }
 
+/// Loads a four-platform fixture (`seed`) into `env` as
+/// `registry.example/team/app:1`, the name the serve tests ask for.
+pub(crate) fn load_served_fixture(env: &Env, seed: u64) -> hoist_testkit::Fixture {
+    let (archive, fixture) = fixture_archive(
+        env,
+        "app.tar",
+        "registry.example/team/app:1",
+        &four_platforms(seed),
+    );
+    env.ok(&["load", "-i", archive.to_str().unwrap()]);
+    fixture
+}
+
 #[test]
 fn serve_prints_its_address_answers_and_stops_on_sigterm() {
     let env = Env::new();
-    let (archive, fixture) = fixture_archive(
-        &env,
-        "app.tar",
-        "registry.example/team/app:1",
-        &four_platforms(71),
-    );
-    env.ok(&["load", "-i", archive.to_str().unwrap()]);
+    let fixture = load_served_fixture(&env, 71);
     let mut serving = Serving::start(&env, Stdio::piped());
     let address = serving.address.clone();
 

@@ -7,8 +7,8 @@ use std::process::Stdio;
 
 use predicates::prelude::*;
 
-use crate::serve::Serving;
-use crate::support::{Env, fixture_archive, four_platforms};
+use crate::serve::{Serving, load_served_fixture};
+use crate::support::Env;
 
 /// Sends one request on its own connection; returns the status line and
 /// the local port the request came from.
@@ -29,13 +29,7 @@ fn exchange(address: &str, method: &str, target: &str) -> (String, u16) {
 #[test]
 fn serve_format_json_writes_one_json_object_per_request() {
     let env = Env::new();
-    let (archive, fixture) = fixture_archive(
-        &env,
-        "app.tar",
-        "registry.example/team/app:1",
-        &four_platforms(75),
-    );
-    env.ok(&["load", "-i", archive.to_str().unwrap()]);
+    let fixture = load_served_fixture(&env, 75);
     let mut serving = Serving::start_with(&env, &["--format", "json"], Stdio::piped());
     let address = serving.address.clone();
 
@@ -102,13 +96,7 @@ fn serve_format_json_writes_one_json_object_per_request() {
 #[test]
 fn serve_with_htpasswd_lets_a_pull_in_only_after_hoist_login() {
     let served = Env::new();
-    let (archive, fixture) = fixture_archive(
-        &served,
-        "app.tar",
-        "registry.example/team/app:1",
-        &four_platforms(76),
-    );
-    served.ok(&["load", "-i", archive.to_str().unwrap()]);
+    let fixture = load_served_fixture(&served, 76);
     let htpasswd = served.path().join("htpasswd");
     let hash = bcrypt::hash("s3cret", 5).unwrap();
     std::fs::write(&htpasswd, format!("alice:{hash}\n")).unwrap();
