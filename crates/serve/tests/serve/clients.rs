@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use hoist::content::Digest;
 use hoist::{Platforms, PullOptions};
 
-use crate::support::{fixture, load, run, serve, store};
+use crate::support::{fixture, load, serve, skopeo_copy_all_to_dir, store};
 
 fn tool(name: &str) -> Option<PathBuf> {
     hoist_testkit::require_tool(name).unwrap()
@@ -20,22 +20,8 @@ async fn skopeo_copies_every_platform_with_the_digests_kept() {
     load(&store, &fixture, "registry.example/team/app:1");
     let server = serve(&store).await;
     let out = tempfile::tempdir().unwrap();
-    let source = format!("docker://{}/team/app:1", server.local_addr());
-    let destination = format!("dir:{}", out.path().join("copy").display());
-    let skopeo_run = tokio::task::spawn_blocking(move || {
-        run(
-            &skopeo,
-            &[
-                "copy",
-                "--all",
-                "--src-tls-verify=false",
-                &source,
-                &destination,
-            ],
-        )
-    });
-    skopeo_run.await.unwrap();
     let copy = out.path().join("copy");
+    skopeo_copy_all_to_dir(skopeo, server.local_addr(), &copy).await;
     let index = std::fs::read(copy.join("manifest.json")).unwrap();
     assert_eq!(Digest::sha256_of(&index).as_str(), fixture.index.digest);
     // The index is manifest.json; every other document and blob is a file

@@ -141,3 +141,28 @@ pub fn run(program: &std::path::Path, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
+
+/// `skopeo copy --all` of `{server}/team/app:1` (plain HTTP) into `dir:`
+/// at `destination`, on a blocking thread so the server keeps serving.
+pub async fn skopeo_copy_all_to_dir(
+    skopeo: std::path::PathBuf,
+    server: std::net::SocketAddr,
+    destination: &std::path::Path,
+) {
+    let source = format!("docker://{server}/team/app:1");
+    let destination = format!("dir:{}", destination.display());
+    tokio::task::spawn_blocking(move || {
+        run(
+            &skopeo,
+            &[
+                "copy",
+                "--all",
+                "--src-tls-verify=false",
+                &source,
+                &destination,
+            ],
+        )
+    })
+    .await
+    .unwrap();
+}

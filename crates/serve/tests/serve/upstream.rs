@@ -13,7 +13,7 @@ use hoist_testkit::{Fault, FaultKind, FaultProxy, Fixture, Registry, RegistryOpt
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::support::{fixture, head, load, parse, request, run, store};
+use crate::support::{fixture, head, load, parse, request, skopeo_copy_all_to_dir, store};
 
 /// Serves `store`, pulling through from `upstream`.
 async fn serve_through(store: &Store, upstream: &str) -> ServerHandle {
@@ -508,22 +508,7 @@ async fn skopeo_copies_through_the_mirror_an_image_the_store_lacks() {
     let server = serve_through(&served, &registry.host()).await;
     let out = tempfile::tempdir().unwrap();
     let copy = out.path().join("copy");
-    let source = format!("docker://{}/team/app:1", server.local_addr());
-    let destination = format!("dir:{}", copy.display());
-    tokio::task::spawn_blocking(move || {
-        run(
-            &skopeo,
-            &[
-                "copy",
-                "--all",
-                "--src-tls-verify=false",
-                &source,
-                &destination,
-            ],
-        )
-    })
-    .await
-    .unwrap();
+    skopeo_copy_all_to_dir(skopeo, server.local_addr(), &copy).await;
     let index = std::fs::read(copy.join("manifest.json")).unwrap();
     assert_eq!(Digest::sha256_of(&index).as_str(), fixture.index.digest);
     for blob in config_and_layers(&fixture) {
