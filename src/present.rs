@@ -4,6 +4,8 @@
 //! so the blobs of a manifest that is there need no question of their own:
 //! pushing an image again costs one round trip instead of one per blob in
 //! each wave, as containerd's push skips what a present manifest covers.
+//! The tag is asked for in the same wave: when it already names the
+//! document to push, there is nothing to write at all.
 
 use std::collections::HashSet;
 
@@ -19,6 +21,9 @@ use crate::error::Result;
 pub(crate) struct Present {
     /// The top document is there (then everything below it is).
     top: bool,
+    /// The tag already names the top document: the registry's own answer
+    /// that the push would change nothing.
+    tag_current: bool,
     manifests: HashSet<Digest>,
     /// Blobs some absent manifest names: these are still asked for.
     needed: HashSet<Digest>,
@@ -34,16 +39,24 @@ impl Present {
     pub(crate) fn has_manifest(&self, digest: &Digest) -> bool {
         self.top || self.manifests.contains(digest)
     }
+
+    /// Whether the tag already names the top document (so it, and all it
+    /// reaches, is there).
+    pub(crate) fn tag_current(&self) -> bool {
+        self.tag_current
+    }
 }
 
 /// Asks `repository` for `top` (when it is an index) and for each of
-/// `manifests`, `concurrency` at a time.
+/// `manifests`, `concurrency` at a time, and, with `tag`, what the tag
+/// names, in the same wave.
 ///
 /// # Errors
 /// Registry errors of the questions.
 pub(crate) async fn ask(
     client: &Client,
     repository: &Repository,
+    tag: Option<&str>,
     top: &Document,
     manifests: &[Document],
     concurrency: usize,
@@ -52,15 +65,28 @@ pub(crate) async fn ask(
     if matches!(top, Document::Index(_)) {
         asked.push(top.digest());
     }
-    let answers: Vec<Result<(Digest, bool)>> = futures_util::stream::iter(asked)
+    let tag_question = async {
+        match tag {
+            Some(tag) => client.tag_digest(repository, tag).await,
+            None => Ok(None),
+        }
+    };
+    let manifest_questions = futures_util::stream::iter(asked)
         .map(|digest| async move {
             let there = client.manifest_exists(repository, digest).await?;
             Ok((digest.clone(), there))
         })
         .buffer_unordered(concurrency.max(1))
-        .collect()
-        .await;
+        .collect::<Vec<Result<(Digest, bool)>>>();
+    let (tagged, answers) = tokio::join!(tag_question, manifest_questions);
     let mut present = Present::default();
+    if tagged?.as_ref() == Some(top.digest()) {
+        // The registry accepted that document under the tag, so it holds
+        // it and everything it reaches.
+        present.top = true;
+        present.tag_current = true;
+        return Ok(present);
+    }
     for answer in answers {
         let (digest, there) = answer?;
         if there {

@@ -88,6 +88,9 @@ pub struct PushReport {
     pub blobs_present: usize,
     /// Bytes sent (referrers' blobs included).
     pub bytes_uploaded: u64,
+    /// The tag named the pushed document already (asked before anything
+    /// was sent): nothing was written, neither blobs, manifests nor tag.
+    pub tag_unchanged: bool,
     /// The referrers pushed (with [`PushOptions::referrers`]), subjects
     /// before their referrers, byte for byte as stored.
     pub referrers: Vec<Referrer>,
@@ -180,10 +183,15 @@ impl Store {
             ));
         }
 
+        // The questions below open a few connections; the blobs after them
+        // want `concurrency` more at once (a HEAD and a POST each): opened
+        // now, while the questions travel, they are warm when the blobs go.
+        let _warm = client.preconnect(repository.registry(), concurrency.saturating_sub(1));
         // What the destination has already needs no blob sent (present.rs).
         let present = present::ask(
             &client,
             &repository,
+            destination.tag(),
             &plan.top,
             &plan.manifests,
             concurrency,
@@ -235,6 +243,7 @@ impl Store {
             blobs_mounted: 0,
             blobs_present: 0,
             bytes_uploaded: 0,
+            tag_unchanged: false,
             referrers: Vec::new(),
             referrers_left_behind: Vec::new(),
             fallback_tags: Vec::new(),
@@ -292,30 +301,36 @@ impl Store {
                 put(document).await?;
             }
         }
-        let top = plan.top.descriptor();
-        let target = match destination.tag() {
-            Some(tag) => ManifestTarget::Tag(tag),
-            None => ManifestTarget::Digest,
-        };
-        let pushed = client
-            .put_manifest(
-                &repository,
-                target,
-                &top.media_type,
-                Bytes::copy_from_slice(plan.top.raw()),
-            )
-            .await?;
-        if pushed.digest != top.digest {
-            return Err(Error::new(
-                ErrorKind::DataLoss,
-                format!(
-                    "the registry stored {destination} as {}, but hoist pushed {}",
-                    pushed.digest, top.digest
-                ),
-            ));
-        }
-        if !options.no_read_back {
-            read_back(&client, destination, &plan).await?;
+        // A tag that already names the document is left as it is: the
+        // registry's answer to the question asked before any blob is the
+        // read-back (same digest, so the same bytes and platforms).
+        report.tag_unchanged = present.tag_current();
+        if !report.tag_unchanged {
+            let top = plan.top.descriptor();
+            let target = match destination.tag() {
+                Some(tag) => ManifestTarget::Tag(tag),
+                None => ManifestTarget::Digest,
+            };
+            let pushed = client
+                .put_manifest(
+                    &repository,
+                    target,
+                    &top.media_type,
+                    Bytes::copy_from_slice(plan.top.raw()),
+                )
+                .await?;
+            if pushed.digest != top.digest {
+                return Err(Error::new(
+                    ErrorKind::DataLoss,
+                    format!(
+                        "the registry stored {destination} as {}, but hoist pushed {}",
+                        pushed.digest, top.digest
+                    ),
+                ));
+            }
+            if !options.no_read_back {
+                read_back(&client, destination, &plan).await?;
+            }
         }
 
         // Referrers after everything they describe is there.

@@ -637,26 +637,60 @@ async fn a_push_of_what_the_registry_has_asks_for_manifests_and_sends_no_blob() 
     assert_eq!(first.blobs_uploaded, fixture.blobs().len() - 5);
     let before = proxy.requests().len();
 
+    assert!(!first.tag_unchanged);
+    // Version checks (`GET /v2/`, connections opened ahead) aside.
+    let asked_since = |from: usize| -> Vec<(String, String)> {
+        proxy.requests()[from..]
+            .iter()
+            .filter(|r| r.path != "/v2/")
+            .map(|r| (r.method.clone(), r.path.clone()))
+            .collect()
+    };
+
+    // The tag names the image already: six questions at once (the index
+    // and its 4 manifests by digest, the tag), nothing written, nothing
+    // read back.
     let again = push_all(&store, "local/app:1", &destination).await.unwrap();
     assert_eq!(again.blobs_uploaded, 0);
     assert_eq!(again.blobs_present, fixture.blobs().len() - 5);
-    let asked: Vec<(String, String)> = proxy.requests()[before..]
-        .iter()
-        .map(|r| (r.method.clone(), r.path.clone()))
-        .collect();
+    assert!(again.tag_unchanged);
+    assert_eq!(again.digest.as_str(), fixture.index.digest);
+    let asked = asked_since(before);
+    assert!(
+        asked.iter().all(|(method, _)| method == "HEAD"),
+        "{asked:?}"
+    );
+    assert_eq!(asked.len(), 6, "{asked:?}");
+    assert!(
+        asked.iter().any(|(_, path)| path.ends_with("/manifests/1")),
+        "{asked:?}"
+    );
+
+    // The tag moved to another image meanwhile: the manifests are there, so
+    // no blob is sent, but the tag is put back once and read back once.
+    let other = crate::support::fixture(19);
+    load_fixture(&store, &other, "local/other:1");
+    push_all(&store, "local/other:1", &destination)
+        .await
+        .unwrap();
+    let before = proxy.requests().len();
+    let back = push_all(&store, "local/app:1", &destination).await.unwrap();
+    assert!(!back.tag_unchanged);
+    assert_eq!(back.blobs_uploaded, 0);
+    let asked = asked_since(before);
     assert!(
         asked.iter().all(|(_, path)| !path.contains("/blobs/")),
         "{asked:?}"
     );
-    // The index and its 4 manifests asked for by digest, the tag put once
-    // and read back once.
-    let heads = asked.iter().filter(|(method, _)| method == "HEAD").count();
-    assert_eq!(heads, 5, "{asked:?}");
-    let tag_puts = asked
-        .iter()
-        .filter(|(method, path)| method == "PUT" && path.ends_with("/manifests/1"))
-        .count();
-    assert_eq!(tag_puts, 1, "{asked:?}");
+    let count = |method: &str| {
+        asked
+            .iter()
+            .filter(|(m, path)| m == method && path.ends_with("/manifests/1"))
+            .count()
+    };
+    assert_eq!((count("PUT"), count("GET")), (1, 1), "{asked:?}");
+    let resolved = resolve_at_host(&registry.host(), "team/app", "1").await;
+    assert_eq!(resolved, fixture.index.digest);
 }
 
 /// A pull-only mirror in `hosts.toml` that holds an older image under the

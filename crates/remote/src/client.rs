@@ -573,7 +573,8 @@ impl Client {
     }
 
     /// Opens up to `connections` more connections to the endpoint `registry`
-    /// pulls from, in the background, so that the requests an operation
+    /// pulls from (pushes to, for a [`Client::pushing`] client), in the
+    /// background, so that the requests an operation
     /// makes in parallel a round trip or two later (manifests, then blobs)
     /// find them open instead of each paying a TCP (and TLS) handshake, a
     /// round trip or more apiece from a far registry. Each is an

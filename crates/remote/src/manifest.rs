@@ -262,6 +262,33 @@ impl Client {
         }
     }
 
+    /// The digest `tag` of `repository` names at the endpoint pushes go to
+    /// (`HEAD` by tag, with the push's scopes so no second token is
+    /// needed): `None` when the tag does not exist or the registry's answer
+    /// names no digest. A push asks it alongside its other questions, and
+    /// writes nothing when the tag already names what it would push.
+    ///
+    /// # Errors
+    /// Auth and transport errors; any answer but 200 or 404.
+    pub async fn tag_digest(&self, repository: &Repository, tag: &str) -> Result<Option<Digest>> {
+        let context = format!("asking {repository} what tag {tag} names");
+        let endpoint = self.push_target(repository).await?;
+        let url = endpoint.url(&format!("/{}/manifests/{tag}", repository.name()))?;
+        let call = Call::new(
+            Method::HEAD,
+            url,
+            Scopes::push(repository.name()),
+            context.clone(),
+        )
+        .header("Accept", MANIFEST_ACCEPT);
+        let response = self.execute(&endpoint, call).await?;
+        match response.status().as_u16() {
+            200 => Ok(header(&response, "docker-content-digest").and_then(|d| d.parse().ok())),
+            404 => Ok(None),
+            _ => Err(status_error(response, context).await),
+        }
+    }
+
     /// Pushes a manifest's exact bytes to `repository`, by digest or by tag,
     /// with its media type, and checks the registry computed the same digest.
     ///

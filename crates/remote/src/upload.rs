@@ -1,10 +1,11 @@
 //! Blob uploads, streamed from a [`BlobSource`] (never whole in memory):
-//! an existence check (`HEAD`, or for a small blob a mount from its own
-//! repository, which also opens the session), a cross-repository mount
-//! when the blob's source repository is on the same registry, then a
-//! monolithic upload (`POST`, one `PUT`), falling back to a chunked one
-//! (`POST`, `PATCH`es, `PUT`) that resumes from what the registry confirms
-//! it holds.
+//! the existence check and the upload session in one round trip (for a
+//! small blob a mount from its own repository, which answers 201 when the
+//! repository has it and otherwise opens the session; for a larger one
+//! that and a `HEAD` at once), a cross-repository mount when the blob's
+//! source repository is on the same registry, then a monolithic upload
+//! (one `PUT`), falling back to a chunked one (`PATCH`es, `PUT`) that
+//! resumes from what the registry confirms it holds.
 
 use hoist_content::Digest;
 use reqwest::Method;
@@ -73,6 +74,12 @@ struct Session {
     location: url::Url,
 }
 
+/// What asking for a blob found: nothing to send, or where to send it.
+enum Opened {
+    Nothing(BlobPushed),
+    Session(Session),
+}
+
 fn header<'a>(response: &'a reqwest::Response, name: &str) -> Option<&'a str> {
     response.headers().get(name).and_then(|v| v.to_str().ok())
 }
@@ -107,16 +114,84 @@ impl Client {
         {
             None => Ok(true),
             Some(session) => {
-                // Best effort: an abandoned session expires on its own.
-                let cancel = Call::new(
-                    Method::DELETE,
-                    session.location,
-                    Scopes::push(target.name()),
-                    format!("cancelling an upload of {digest} to {target}"),
-                );
-                let _ = self.execute(&endpoint, cancel).await;
+                self.cancel_session(&endpoint, target, digest, session)
+                    .await;
                 Ok(false)
             }
+        }
+    }
+
+    /// Cancels an upload session nothing will be sent into. Best effort:
+    /// an abandoned session expires on its own.
+    async fn cancel_session(
+        &self,
+        endpoint: &Target,
+        target: &Repository,
+        digest: &Digest,
+        session: Session,
+    ) {
+        let cancel = Call::new(
+            Method::DELETE,
+            session.location,
+            Scopes::push(target.name()),
+            format!("cancelling an upload of {digest} to {target}"),
+        );
+        let _ = self.execute(endpoint, cancel).await;
+    }
+
+    /// Asks whether `repository` has blob `digest` and opens the session to
+    /// upload it, in one round trip: `None` when nothing needs sending.
+    ///
+    /// A small blob is asked for by mounting it from its own repository:
+    /// one `POST` that answers 201 when the repository has it and otherwise
+    /// opens the session. A registry that mounts nothing opens a session
+    /// every time, and a small blob it had is sent again: cheap, and never
+    /// wrong. A larger blob would cost more to send again than a request, so
+    /// a `HEAD` goes with that `POST`, at the same time (one round trip, not
+    /// `HEAD` then `POST`); when only the `HEAD` finds it, the session is
+    /// cancelled. With `mount_from` (a repository of the same registry that
+    /// holds the blob) the `POST` mounts from there.
+    async fn ask_and_open(
+        &self,
+        endpoint: &Target,
+        repository: &Repository,
+        digest: &Digest,
+        size: u64,
+        mount_from: Option<&Repository>,
+        scopes: Scopes,
+    ) -> Result<Opened> {
+        let mount = mount_from.unwrap_or(repository);
+        let found = if mount_from.is_none() {
+            BlobPushed::AlreadyPresent
+        } else {
+            BlobPushed::Mounted
+        };
+        if size <= SMALL_BLOB && mount_from.is_none() {
+            return Ok(
+                match self
+                    .start_session(endpoint, repository, digest, Some(mount))
+                    .await?
+                {
+                    Some(session) => Opened::Session(session),
+                    None => Opened::Nothing(found),
+                },
+            );
+        }
+        let (there, session) = tokio::join!(
+            self.blob_exists_at(endpoint, repository, digest, scopes),
+            self.start_session(endpoint, repository, digest, Some(mount)),
+        );
+        let there = there?.is_some();
+        match session? {
+            // Mounted: the HEAD may have run after the mount and seen its
+            // result, so only the mount's answer says what happened.
+            None => Ok(Opened::Nothing(found)),
+            Some(session) if there => {
+                self.cancel_session(endpoint, repository, digest, session)
+                    .await;
+                Ok(Opened::Nothing(BlobPushed::AlreadyPresent))
+            }
+            Some(session) => Ok(Opened::Session(session)),
         }
     }
 
@@ -145,42 +220,40 @@ impl Client {
         if let Some(from) = mount_from {
             scopes = scopes.union(&Scopes::pull(from.name()));
         }
-        // A small blob is asked for by mounting it from its own repository:
-        // one `POST` that answers 201 when the repository has it and
-        // otherwise opens the upload session, where `HEAD` then `POST`
-        // take two round trips. A registry that mounts nothing opens a
-        // session every time, and a small blob it had is sent again: cheap,
-        // and never wrong. A larger blob is still asked for with `HEAD`,
-        // since sending it again would cost more than the round trip saved.
-        let ask_by_mount = options.skip_existing && mount_from.is_none() && size <= SMALL_BLOB;
-        if options.skip_existing
-            && !ask_by_mount
-            && self
-                .blob_exists_at(&endpoint, repository, digest, scopes.clone())
+        // The first session comes with the question whether anything needs
+        // sending (`ask_and_open`); a retry opens a plain one.
+        let mut first = if options.skip_existing {
+            match self
+                .ask_and_open(&endpoint, repository, digest, size, mount_from, scopes)
                 .await?
-                .is_some()
-        {
-            return Ok(BlobPushed::AlreadyPresent);
-        }
+            {
+                Opened::Session(session) => Some(session),
+                Opened::Nothing(outcome) => return Ok(outcome),
+            }
+        } else {
+            match self
+                .start_session(&endpoint, repository, digest, mount_from)
+                .await?
+            {
+                Some(session) => Some(session),
+                None => return Ok(BlobPushed::Mounted),
+            }
+        };
         let retry = &self.inner.options.retry;
         let mut chunked = options.mode == UploadMode::Chunked;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mount = match (attempt, ask_by_mount) {
-                (1, true) => Some(repository),
-                (1, false) => mount_from,
-                _ => None,
-            };
-            let Some(session) = self
-                .start_session(&endpoint, repository, digest, mount)
-                .await?
-            else {
-                return Ok(if ask_by_mount {
-                    BlobPushed::AlreadyPresent
-                } else {
-                    BlobPushed::Mounted
-                });
+            let session = match first.take() {
+                Some(session) => session,
+                None => match self
+                    .start_session(&endpoint, repository, digest, None)
+                    .await?
+                {
+                    Some(session) => session,
+                    // Only a mount answers 201, and this asked for none.
+                    None => return Ok(BlobPushed::Uploaded),
+                },
             };
             let result = if chunked {
                 self.upload_chunked(&endpoint, repository, digest, size, source, session)

@@ -105,6 +105,9 @@ pub enum FaultOn {
     /// `PUT` of `/manifests/<digest or tag>`: a manifest push (the fault's
     /// `digest` is the selector, a tag such as `sha256-<hex>` included).
     ManifestPut,
+    /// `POST` of `/blobs/uploads/` with `mount=<digest>`: a mount (with a
+    /// [`FaultKind::Reply`] of 202, a registry that ignores mounts).
+    Mount,
 }
 
 /// A fault for the requests of one digest, applied to the next `times` of
@@ -153,6 +156,12 @@ impl Fault {
     /// Applies it to manifest pushes to the digest or tag instead.
     pub fn on_manifest_put(mut self) -> Fault {
         self.on = FaultOn::ManifestPut;
+        self
+    }
+
+    /// Applies it to mounts of the digest instead.
+    pub fn on_mount(mut self) -> Fault {
+        self.on = FaultOn::Mount;
         self
     }
 }
@@ -292,6 +301,11 @@ fn take_fault(state: &ProxyState, method: &str, target: &str) -> Option<FaultKin
                 }
                 FaultOn::ManifestPut => {
                     method == "PUT" && path.ends_with(&format!("/manifests/{}", f.digest))
+                }
+                FaultOn::Mount => {
+                    method == "POST"
+                        && path.ends_with("/blobs/uploads/")
+                        && query.iter().any(|(k, v)| k == "mount" && *v == f.digest)
                 }
             }
     })?;

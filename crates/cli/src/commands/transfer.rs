@@ -156,6 +156,9 @@ fn finish_push(progress: &Progress, report: &PushReport, with_referrers: bool) {
         let left: Vec<String> = report.left_out.iter().map(ToString::to_string).collect();
         line.push_str(&format!("; left out: {}", left.join(", ")));
     }
+    if report.tag_unchanged {
+        line.push_str("; the tag named it already, nothing written");
+    }
     progress.note(&line);
     if with_referrers {
         let mut line = format!("{} referrers pushed", report.referrers.len());

@@ -153,14 +153,13 @@ fn push_reads_the_tag_back_once() {
     let seeded = format!("{}/demo/src:1", registry.host());
     let env = Env::new();
     env.seed(&seeded, &four_platforms(12), &["--all-platforms"]);
-    let tag_reads = |tag: &str| {
+    // The tag is asked for once before anything is sent (`HEAD`: is it
+    // already this image?) and read back once after (`GET`).
+    let tag_reads = |tag: &str, method: &str| {
         proxy
             .requests()
             .iter()
-            .filter(|r| {
-                (r.method == "GET" || r.method == "HEAD")
-                    && r.path.ends_with(&format!("/manifests/{tag}"))
-            })
+            .filter(|r| r.method == method && r.path.ends_with(&format!("/manifests/{tag}")))
             .count()
     };
     let pushed = format!("{}/demo/app:checked", proxy.host());
@@ -172,7 +171,8 @@ fn push_reads_the_tag_back_once() {
         "--platform",
         "linux/amd64,linux/arm64",
     ]);
-    assert_eq!(tag_reads("checked"), 1, "{:#?}", proxy.requests());
+    assert_eq!(tag_reads("checked", "GET"), 1, "{:#?}", proxy.requests());
+    assert_eq!(tag_reads("checked", "HEAD"), 1, "{:#?}", proxy.requests());
     let unchecked = format!("{}/demo/app:unchecked", proxy.host());
     env.ok(&["tag", &seeded, &unchecked]);
     env.ok(&[
@@ -183,5 +183,6 @@ fn push_reads_the_tag_back_once() {
         "linux/amd64,linux/arm64",
         "--no-verify",
     ]);
-    assert_eq!(tag_reads("unchecked"), 0, "{:#?}", proxy.requests());
+    assert_eq!(tag_reads("unchecked", "GET"), 0, "{:#?}", proxy.requests());
+    assert_eq!(tag_reads("unchecked", "HEAD"), 1, "{:#?}", proxy.requests());
 }
