@@ -245,21 +245,10 @@ impl Client {
     /// Auth and transport errors; any answer but 200 or 404.
     pub async fn manifest_exists(&self, repository: &Repository, digest: &Digest) -> Result<bool> {
         let context = format!("asking {repository} for manifest {digest}");
-        let endpoint = self.push_target(repository).await?;
-        let url = endpoint.url(&format!("/{}/manifests/{digest}", repository.name()))?;
-        let call = Call::new(
-            Method::HEAD,
-            url,
-            Scopes::push(repository.name()),
-            context.clone(),
-        )
-        .header("Accept", MANIFEST_ACCEPT);
-        let response = self.execute(&endpoint, call).await?;
-        match response.status().as_u16() {
-            200 => Ok(true),
-            404 => Ok(false),
-            _ => Err(status_error(response, context).await),
-        }
+        let found = self
+            .head_where_pushes_go(repository, digest.as_str(), context)
+            .await?;
+        Ok(found.is_some())
     }
 
     /// The digest `tag` of `repository` names at the endpoint pushes go to
@@ -272,8 +261,20 @@ impl Client {
     /// Auth and transport errors; any answer but 200 or 404.
     pub async fn tag_digest(&self, repository: &Repository, tag: &str) -> Result<Option<Digest>> {
         let context = format!("asking {repository} what tag {tag} names");
+        let found = self.head_where_pushes_go(repository, tag, context).await?;
+        Ok(found.flatten())
+    }
+
+    /// `HEAD` of manifest `selector` at the push endpoint, with push scopes:
+    /// `None` on 404, else the `Docker-Content-Digest` it names (if any).
+    async fn head_where_pushes_go(
+        &self,
+        repository: &Repository,
+        selector: &str,
+        context: String,
+    ) -> Result<Option<Option<Digest>>> {
         let endpoint = self.push_target(repository).await?;
-        let url = endpoint.url(&format!("/{}/manifests/{tag}", repository.name()))?;
+        let url = endpoint.url(&format!("/{}/manifests/{selector}", repository.name()))?;
         let call = Call::new(
             Method::HEAD,
             url,
@@ -283,7 +284,9 @@ impl Client {
         .header("Accept", MANIFEST_ACCEPT);
         let response = self.execute(&endpoint, call).await?;
         match response.status().as_u16() {
-            200 => Ok(header(&response, "docker-content-digest").and_then(|d| d.parse().ok())),
+            200 => Ok(Some(
+                header(&response, "docker-content-digest").and_then(|d| d.parse().ok()),
+            )),
             404 => Ok(None),
             _ => Err(status_error(response, context).await),
         }
