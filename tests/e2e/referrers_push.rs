@@ -232,6 +232,19 @@ async fn pulled(
     (dir, store, name)
 }
 
+/// What another writer left in `repository` before hoist pushes there:
+/// `artifact` (about `subject`), and `tag_content` at `subject`'s fallback tag.
+fn written_by_another(
+    host: &str,
+    repository: &str,
+    subject: &FixtureBlob,
+    artifact: &FixtureArtifact,
+    tag_content: &FixtureBlob,
+) {
+    upload_artifact(host, repository, artifact).unwrap();
+    upload_manifest(host, repository, Some(&fallback_tag(subject)), tag_content).unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reduced_push_keeps_the_kept_platforms_signatures_and_attestations_and_others_entries() {
     let Some(registry) = registry() else { return };
@@ -248,14 +261,13 @@ async fn a_reduced_push_keeps_the_kept_platforms_signatures_and_attestations_and
         b"a notary's signature",
         &[("org.example.signer", "someone else")],
     );
-    upload_artifact(&host, "team/slim", &foreign).unwrap();
-    upload_manifest(
+    written_by_another(
         &host,
         "team/slim",
-        Some(&fallback_tag(&amd.manifest)),
+        &amd.manifest,
+        &foreign,
         &fallback_index(&[&foreign]),
-    )
-    .unwrap();
+    );
 
     let destination = format!("{host}/team/slim:1");
     let options = PushOptions::new(two_platforms()).with_referrers(ReferrersOptions::all());
@@ -598,14 +610,13 @@ async fn a_fallback_tag_that_holds_a_manifest_is_never_overwritten() {
         b"x",
         &[],
     );
-    upload_artifact(&host, "team/taken", &squatter).unwrap();
-    upload_manifest(
+    written_by_another(
         &host,
         "team/taken",
-        Some(&fallback_tag(&arm.manifest)),
+        &arm.manifest,
+        &squatter,
         &squatter.manifest,
-    )
-    .unwrap();
+    );
     let error = push_arm64(&store, &name, &format!("{host}/team/taken:1"))
         .await
         .unwrap_err();
