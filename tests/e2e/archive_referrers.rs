@@ -10,124 +10,54 @@ use std::io::Read as _;
 use hoist::content::Digest;
 use hoist::platform::parse;
 use hoist::{ArchiveLoadOptions, Platforms, ReferrersOptions, Store};
-use hoist_testkit::referrers::{FixtureArtifact, write_oras_layout};
-use hoist_testkit::{Fixture, FixtureBlob};
+use hoist_testkit::FixtureBlob;
+use hoist_testkit::referrers::{
+    PlatformArtifacts, SIGNATURE, SignedImage, SignedImageSpec, manifest_digests, signature_of,
+    write_oras_layout,
+};
 
-use crate::support::{fixture, run, store};
+use crate::support::{fixture_spec, gc_freed, referrer_digests, run, store, stored};
 
-const SIGNATURE: &str = "application/vnd.dev.cosign.artifact.sig.v1+json";
-const SBOM: &str = "application/spdx+json";
 const NAME: &str = "example.com/signed:1";
 
 /// A 4-platform image with a signature of its index, an SBOM per platform
 /// and a signature of each SBOM.
-struct Signed {
-    fixture: Fixture,
-    index_signature: FixtureArtifact,
-    /// Per platform, in index order: (platform, SBOM, its signature).
-    sboms: Vec<(String, FixtureArtifact, FixtureArtifact)>,
-}
-
-impl Signed {
-    fn new(seed: u64) -> Signed {
-        let fixture = fixture(seed);
-        let index_signature = signature(&fixture.index, "index");
-        let sboms = fixture
-            .images
-            .iter()
-            .map(|image| {
-                let platform = image.platform.to_text();
-                let sbom = FixtureArtifact::new(
-                    &image.manifest,
-                    SBOM,
-                    SBOM,
-                    format!(r#"{{"spdxVersion":"SPDX-2.3","name":"{platform}"}}"#).as_bytes(),
-                    &[("org.opencontainers.image.created", "2026-01-01T00:00:00Z")],
-                );
-                let sbom_signature = signature(&sbom.manifest, &format!("sbom {platform}"));
-                (platform, sbom, sbom_signature)
-            })
-            .collect();
-        Signed {
-            fixture,
-            index_signature,
-            sboms,
-        }
-    }
-
-    fn all(&self) -> Vec<&FixtureArtifact> {
-        let mut all = vec![&self.index_signature];
-        for (_, sbom, signature) in &self.sboms {
-            all.extend([sbom, signature]);
-        }
-        all
-    }
-
-    /// The SBOMs and their signatures of `platforms` (as the fixture
-    /// spells them, e.g. `linux/arm64/v8`).
-    fn of(&self, platforms: &[&str]) -> Vec<&FixtureArtifact> {
-        self.sboms
-            .iter()
-            .filter(|(p, _, _)| platforms.contains(&p.as_str()))
-            .flat_map(|(_, sbom, signature)| [sbom, signature])
-            .collect()
-    }
-
-    /// A store holding the image as `NAME` with every referrer, loaded from
-    /// an oras-style layout directory.
-    fn store(&self) -> (tempfile::TempDir, Store) {
-        let (dir, store) = store();
-        let layout = tempfile::tempdir().unwrap();
-        write_oras_layout(layout.path(), &self.fixture, "1", &self.all()).unwrap();
-        let options = ArchiveLoadOptions::new()
-            .name(Some("example.com/signed"))
-            .referrers(true);
-        let report = store.load_path_with(layout.path(), &options).unwrap();
-        assert_eq!(report.names, vec![NAME.to_owned()]);
-        assert!(report.unnamed.is_empty(), "{:?}", report.unnamed);
-        assert_eq!(report.loaded.referrers.len(), 9);
-        assert_eq!(
-            referrer_digests(&store, NAME),
-            digests(self.all()),
-            "every referrer of the layout is listed"
-        );
-        (dir, store)
-    }
-}
-
-fn signature(subject: &FixtureBlob, what: &str) -> FixtureArtifact {
-    FixtureArtifact::new(
-        subject,
-        SIGNATURE,
-        "application/vnd.dev.cosign.simplesigning.v1+json",
-        format!("signature of {what}").as_bytes(),
-        &[("dev.cosignproject.cosign/signature", "MEUCIQ")],
-    )
-}
-
-fn digests<'a>(artifacts: impl IntoIterator<Item = &'a FixtureArtifact>) -> BTreeSet<String> {
-    artifacts
-        .into_iter()
-        .map(|a| a.manifest.digest.clone())
-        .collect()
-}
-
-fn referrer_digests(store: &Store, name: &str) -> BTreeSet<String> {
-    store
-        .image_referrers(name, &Platforms::All, None)
+fn signed_image(seed: u64) -> SignedImage {
+    SignedImageSpec::new(fixture_spec(seed))
+        .every_platform(PlatformArtifacts::SignedSbom)
+        .generate()
         .unwrap()
-        .into_iter()
-        .map(|r| r.descriptor.digest.to_string())
-        .collect()
 }
 
-fn stored(store: &Store) -> BTreeSet<String> {
-    store
-        .content_list()
-        .unwrap()
-        .into_iter()
-        .map(|info| info.digest.to_string())
-        .collect()
+/// A store holding `signed` as `NAME` with every referrer, loaded from an
+/// oras-style layout directory.
+fn loaded(signed: &SignedImage) -> (tempfile::TempDir, Store) {
+    let (dir, store) = store();
+    let layout = tempfile::tempdir().unwrap();
+    write_oras_layout(layout.path(), &signed.fixture, "1", &signed.all()).unwrap();
+    let options = ArchiveLoadOptions::new()
+        .name(Some("example.com/signed"))
+        .referrers(true);
+    let report = store.load_path_with(layout.path(), &options).unwrap();
+    assert_eq!(report.names, vec![NAME.to_owned()]);
+    assert!(report.unnamed.is_empty(), "{:?}", report.unnamed);
+    assert_eq!(report.loaded.referrers.len(), 9);
+    assert_eq!(
+        listed_referrers(&store, NAME),
+        manifest_digests(signed.all()),
+        "every referrer of the layout is listed"
+    );
+    (dir, store)
+}
+
+/// The referrers `store` lists for the image `name`, every platform.
+fn listed_referrers(store: &Store, name: &str) -> BTreeSet<String> {
+    referrer_digests(&store.image_referrers(name, &Platforms::All, None).unwrap())
+}
+
+/// The digests of descriptors an archive summary or report names.
+fn descriptor_digests(descriptors: &[hoist::image::Descriptor]) -> BTreeSet<String> {
+    descriptors.iter().map(|d| d.digest.to_string()).collect()
 }
 
 fn read_blob(store: &Store, digest: &str) -> Vec<u8> {
@@ -176,21 +106,16 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 #[test]
 fn a_reduced_save_carries_exactly_the_saved_platforms_referrers_into_a_second_store() {
-    let signed = Signed::new(61);
-    let (_dir, source) = signed.store();
+    let signed = signed_image(61);
+    let (_dir, source) = loaded(&signed);
     let (tar, summary) = save(&source, &two_platforms(), &[]);
 
     // The kept platforms' SBOMs and their signatures; the index's
     // signature describes the index with every platform, which the archive
     // replaces by a reduced one: left out, and counted.
-    let kept = digests(signed.of(&KEPT));
+    let kept = manifest_digests(signed.of(&KEPT));
     assert_eq!(kept.len(), 4);
-    let written: BTreeSet<String> = summary
-        .referrers
-        .iter()
-        .map(|r| r.digest.to_string())
-        .collect();
-    assert_eq!(written, kept);
+    assert_eq!(descriptor_digests(&summary.referrers), kept);
     let left_behind: Vec<String> = summary
         .referrers_left_behind
         .iter()
@@ -198,7 +123,7 @@ fn a_reduced_save_carries_exactly_the_saved_platforms_referrers_into_a_second_st
         .collect();
     assert_eq!(
         left_behind,
-        vec![signed.index_signature.manifest.digest.clone()]
+        vec![signed.index_signature().manifest.digest.clone()]
     );
 
     // index.json: the image, then one unnamed entry per referrer with its
@@ -230,14 +155,8 @@ fn a_reduced_save_carries_exactly_the_saved_platforms_referrers_into_a_second_st
     assert!(report.unnamed.is_empty(), "{:?}", report.unnamed);
     assert!(report.held_by.is_none());
     assert!(target.leases().unwrap().is_empty());
-    let loaded: BTreeSet<String> = report
-        .loaded
-        .referrers
-        .iter()
-        .map(|r| r.digest.to_string())
-        .collect();
-    assert_eq!(loaded, kept);
-    assert_eq!(referrer_digests(&target, NAME), kept);
+    assert_eq!(descriptor_digests(&report.loaded.referrers), kept);
+    assert_eq!(listed_referrers(&target, NAME), kept);
 
     // Byte for byte, blobs and all; nothing of the dropped platforms or of
     // the index signature came.
@@ -256,24 +175,18 @@ fn a_reduced_save_carries_exactly_the_saved_platforms_referrers_into_a_second_st
         assert!(!here.contains(&artifact.manifest.digest));
         assert!(!here.contains(&artifact.payload.digest));
     }
-    assert!(!here.contains(&signed.index_signature.manifest.digest));
-    assert!(!here.contains(&signed.index_signature.payload.digest));
+    assert!(!here.contains(&signed.index_signature().manifest.digest));
+    assert!(!here.contains(&signed.index_signature().payload.digest));
 
     // GC keeps them while the image is named; fsck finds nothing.
     let kept_by_gc = target.gc(false).unwrap();
     assert!(kept_by_gc.blobs.is_empty(), "{kept_by_gc:?}");
-    assert_eq!(referrer_digests(&target, NAME), kept);
+    assert_eq!(listed_referrers(&target, NAME), kept);
     assert!(target.fsck().unwrap().is_clean());
 
     // Removing the image frees them with it.
     target.remove(NAME, None).unwrap();
-    let freed: BTreeSet<String> = target
-        .gc(false)
-        .unwrap()
-        .blobs
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let freed = gc_freed(&target);
     assert!(kept.is_subset(&freed), "{freed:?}");
     assert!(stored(&target).is_empty());
     assert!(target.fsck().unwrap().is_clean());
@@ -281,8 +194,8 @@ fn a_reduced_save_carries_exactly_the_saved_platforms_referrers_into_a_second_st
 
 #[test]
 fn a_whole_save_carries_the_index_signature_and_types_filter_at_every_level() {
-    let signed = Signed::new(62);
-    let (_dir, source) = signed.store();
+    let signed = signed_image(62);
+    let (_dir, source) = loaded(&signed);
     let (tar, summary) = save(&source, &Platforms::All, &[]);
     assert_eq!(summary.referrers.len(), 9);
     assert!(summary.referrers_left_behind.is_empty());
@@ -292,31 +205,32 @@ fn a_whole_save_carries_the_index_signature_and_types_filter_at_every_level() {
         .load_with(tar.as_slice(), &ArchiveLoadOptions::new().referrers(true))
         .unwrap();
     assert_eq!(report.loaded.referrers.len(), 9);
-    assert_eq!(referrer_digests(&target, NAME), digests(signed.all()));
+    assert_eq!(
+        listed_referrers(&target, NAME),
+        manifest_digests(signed.all())
+    );
     // The index's signature is listed with the index it signs.
     let index_digest: Digest = signed.fixture.index.digest.parse().unwrap();
     let on_index = target.referrers(&index_digest, None).unwrap();
     assert_eq!(on_index.len(), 1);
     assert_eq!(
         on_index[0].descriptor.digest.to_string(),
-        signed.index_signature.manifest.digest
+        signed.index_signature().manifest.digest
     );
 
     // Signatures only: the SBOMs' signatures are found through the SBOMs,
     // which are not chosen.
     let (_, signatures) = save(&source, &Platforms::All, &[SIGNATURE]);
-    let written: BTreeSet<String> = signatures
-        .referrers
-        .iter()
-        .map(|r| r.digest.to_string())
-        .collect();
-    assert_eq!(written, digests([&signed.index_signature]));
+    assert_eq!(
+        descriptor_digests(&signatures.referrers),
+        manifest_digests([signed.index_signature()])
+    );
 }
 
 #[test]
 fn load_without_referrers_stores_none_and_counts_what_it_skipped() {
-    let signed = Signed::new(63);
-    let (_dir, source) = signed.store();
+    let signed = signed_image(63);
+    let (_dir, source) = loaded(&signed);
     let (tar, _) = save(&source, &two_platforms(), &[]);
 
     let (_dir2, target) = store();
@@ -325,7 +239,7 @@ fn load_without_referrers_stores_none_and_counts_what_it_skipped() {
     assert!(report.unnamed.is_empty(), "{:?}", report.unnamed);
     assert_eq!(report.loaded.referrers_skipped, 4);
     assert!(report.loaded.referrers.is_empty());
-    assert!(referrer_digests(&target, NAME).is_empty());
+    assert!(listed_referrers(&target, NAME).is_empty());
     // Their configs and payloads streamed in under the load's lease, which
     // is gone: the next GC takes them, and the manifests were never stored.
     target.gc(false).unwrap();
@@ -355,14 +269,14 @@ fn load_without_referrers_stores_none_and_counts_what_it_skipped() {
 
 #[test]
 fn a_referrer_whose_subject_is_nowhere_is_left_out_and_reported() {
-    let signed = Signed::new(64);
+    let signed = signed_image(64);
     let bytes = br#"{"schemaVersion":2,"note":"not in the archive"}"#.to_vec();
     let stranger = FixtureBlob {
         media_type: hoist_testkit::oci::MANIFEST.to_owned(),
         digest: Digest::sha256_of(&bytes).to_string(),
         bytes,
     };
-    let orphan = signature(&stranger, "a manifest nobody has");
+    let orphan = signature_of(&stranger, "a manifest nobody has");
     let layout = tempfile::tempdir().unwrap();
     let mut artifacts = signed.of(&["linux/s390x"]);
     artifacts.push(&orphan);
@@ -389,12 +303,11 @@ fn a_referrer_whose_subject_is_nowhere_is_left_out_and_reported() {
 
 #[test]
 fn a_corrupted_referrer_blob_fails_the_load_naming_it_and_names_nothing() {
-    let signed = Signed::new(65);
-    let (_dir, source) = signed.store();
+    let signed = signed_image(65);
+    let (_dir, source) = loaded(&signed);
     let (mut tar, _) = save(&source, &two_platforms(), &[]);
-    let (_, _, amd_sbom_signature) = &signed.sboms[0];
-    assert_eq!(signed.sboms[0].0, "linux/amd64");
-    let payload = &amd_sbom_signature.payload;
+    let amd = signed.platform("linux/amd64");
+    let payload = &amd.sbom_signature().payload;
     let at = find(&tar, &payload.bytes).expect("the payload is in the archive");
     tar[at] ^= 0x20;
 
@@ -408,10 +321,7 @@ fn a_corrupted_referrer_blob_fails_the_load_naming_it_and_names_nothing() {
     assert!(target.list_images(None).unwrap().is_empty());
     assert!(
         target
-            .referrers(
-                &signed.fixture.images[0].manifest.digest.parse().unwrap(),
-                None
-            )
+            .referrers(&amd.manifest.digest.parse().unwrap(), None)
             .unwrap()
             .is_empty()
     );
@@ -423,8 +333,8 @@ fn skopeo_reads_a_layout_that_carries_referrers() {
         return;
     };
     let skopeo = skopeo.to_str().unwrap();
-    let signed = Signed::new(66);
-    let (_dir, source) = signed.store();
+    let signed = signed_image(66);
+    let (_dir, source) = loaded(&signed);
     let (tar, _) = save(&source, &Platforms::All, &[]);
     let out = tempfile::tempdir().unwrap();
     let archive = out.path().join("signed.tar");
@@ -467,28 +377,22 @@ fn skopeo_reads_a_layout_that_carries_referrers() {
 
 #[test]
 fn image_convert_keeps_the_kept_platforms_referrers_reachable() {
-    let signed = Signed::new(67);
-    let (_dir, store) = signed.store();
+    let signed = signed_image(67);
+    let (_dir, store) = loaded(&signed);
     let slim = "example.com/signed:slim";
     store.reduce(NAME, &two_platforms(), slim, false).unwrap();
     store.remove(NAME, None).unwrap();
-    let freed: BTreeSet<String> = store
-        .gc(false)
-        .unwrap()
-        .blobs
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let freed = gc_freed(&store);
 
     // The kept manifests' digests are unchanged, so their referrers stay
     // held by them; the dropped platforms' and the old index's go.
-    let kept = digests(signed.of(&KEPT));
-    assert_eq!(referrer_digests(&store, slim), kept);
+    let kept = manifest_digests(signed.of(&KEPT));
+    assert_eq!(listed_referrers(&store, slim), kept);
     let here = stored(&store);
     assert!(kept.is_subset(&here));
-    let dropped = digests(signed.of(&["linux/arm/v7", "linux/s390x"]));
+    let dropped = manifest_digests(signed.of(&["linux/arm/v7", "linux/s390x"]));
     assert!(dropped.is_subset(&freed), "{freed:?}");
-    assert!(freed.contains(&signed.index_signature.manifest.digest));
+    assert!(freed.contains(&signed.index_signature().manifest.digest));
     assert!(store.fsck().unwrap().is_clean());
 }
 
@@ -497,8 +401,8 @@ fn ctr_imports_an_archive_that_carries_referrers_as_its_one_image() {
     let Some(containerd) = hoist_testkit::Containerd::start().unwrap() else {
         return;
     };
-    let signed = Signed::new(68);
-    let (_dir, source) = signed.store();
+    let signed = signed_image(68);
+    let (_dir, source) = loaded(&signed);
     let (tar, summary) = save(&source, &Platforms::All, &[]);
     assert_eq!(summary.referrers.len(), 9);
     let work = tempfile::tempdir().unwrap();

@@ -10,141 +10,27 @@ use hoist::platform::parse;
 use hoist::remote::{Client, ClientOptions, FALLBACK_TAG_ATTEMPTS, Repository};
 use hoist::{Platforms, PullOptions, PushOptions, ReferrersOptions, Store};
 use hoist_testkit::referrers::{
-    FixtureArtifact, fallback_index, fallback_tag, upload_artifact, upload_manifest,
+    CREATED, FixtureArtifact, PlatformReferrers, SBOM, SBOM_CREATED, SIGNATURE, SIMPLE_SIGNING,
+    SignedImage, SignedImageSpec, fallback_index, fallback_tag, manifest_digests, upload_artifact,
+    upload_manifest,
 };
-use hoist_testkit::{Fault, FaultKind, FaultProxy, Fixture, FixtureBlob, FixtureSpec};
+use hoist_testkit::{Fault, FaultKind, FaultProxy, FixtureBlob, FixtureSpec};
 
-use crate::support::{quiet, registry, run, seed, store};
-
-const SIGNATURE: &str = "application/vnd.dev.cosign.artifact.sig.v1+json";
-const SBOM: &str = "application/spdx+json";
-const PAYLOAD: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
-
-/// One platform's referrers: a signature, an SBOM and a signature of the SBOM.
-struct PlatformReferrers {
-    platform: String,
-    manifest: FixtureBlob,
-    signature: FixtureArtifact,
-    sbom: FixtureArtifact,
-    sbom_signature: FixtureArtifact,
-}
-
-impl PlatformReferrers {
-    fn artifacts(&self) -> [&FixtureArtifact; 3] {
-        [&self.signature, &self.sbom, &self.sbom_signature]
-    }
-}
+use crate::support::{publish, quiet, referrer_digests, registry, run, store};
 
 /// A 4-platform image with buildx attestations, a signature of its index
 /// and, for every platform, a signature, an SBOM and the SBOM's signature.
-struct Signed {
-    fixture: Fixture,
-    index_signature: FixtureArtifact,
-    platforms: Vec<PlatformReferrers>,
+fn signed_image(seed_number: u64) -> SignedImage {
+    SignedImageSpec::new(
+        FixtureSpec::four_platforms(seed_number, 16 * 1024, 2048).with_attestations(),
+    )
+    .generate()
+    .unwrap()
 }
 
-impl Signed {
-    fn generate(seed_number: u64) -> Signed {
-        let fixture = Fixture::generate(
-            &FixtureSpec::four_platforms(seed_number, 16 * 1024, 2048).with_attestations(),
-        )
-        .unwrap();
-        let index_signature = FixtureArtifact::new(
-            &fixture.index,
-            SIGNATURE,
-            PAYLOAD,
-            b"index signature",
-            &[("dev.cosignproject.cosign/signature", "MEUCIQ-index")],
-        );
-        let platforms = fixture
-            .images
-            .iter()
-            .map(|image| {
-                let platform = image.platform.to_text();
-                let signature = FixtureArtifact::new(
-                    &image.manifest,
-                    SIGNATURE,
-                    PAYLOAD,
-                    format!("{platform} signature").as_bytes(),
-                    &[("dev.cosignproject.cosign/signature", "MEUCIQ")],
-                );
-                let sbom = FixtureArtifact::new(
-                    &image.manifest,
-                    SBOM,
-                    SBOM,
-                    format!(r#"{{"spdxVersion":"SPDX-2.3","name":"{platform}"}}"#).as_bytes(),
-                    &[("org.opencontainers.image.created", "2026-01-01T00:00:00Z")],
-                );
-                let sbom_signature = FixtureArtifact::new(
-                    &sbom.manifest,
-                    SIGNATURE,
-                    PAYLOAD,
-                    format!("{platform} sbom signature").as_bytes(),
-                    &[],
-                );
-                PlatformReferrers {
-                    platform,
-                    manifest: image.manifest.clone(),
-                    signature,
-                    sbom,
-                    sbom_signature,
-                }
-            })
-            .collect();
-        Signed {
-            fixture,
-            index_signature,
-            platforms,
-        }
-    }
-
-    /// Pushes the image to `host/repository:1` and its referrers with the
-    /// fallback tags, as cosign and oras do on a registry without the API.
-    async fn publish(&self, host: &str, repository: &str) {
-        seed(&self.fixture, &format!("{host}/{repository}:1")).await;
-        upload_artifact(host, repository, &self.index_signature).unwrap();
-        upload_manifest(
-            host,
-            repository,
-            Some(&fallback_tag(&self.fixture.index)),
-            &fallback_index(&[&self.index_signature]),
-        )
-        .unwrap();
-        for platform in &self.platforms {
-            for artifact in platform.artifacts() {
-                upload_artifact(host, repository, artifact).unwrap();
-            }
-            let tags = [
-                (
-                    &platform.manifest,
-                    fallback_index(&[&platform.signature, &platform.sbom]),
-                ),
-                (
-                    &platform.sbom.manifest,
-                    fallback_index(&[&platform.sbom_signature]),
-                ),
-            ];
-            for (subject, index) in tags {
-                upload_manifest(host, repository, Some(&fallback_tag(subject)), &index).unwrap();
-            }
-        }
-    }
-
-    fn platform(&self, platform: &str) -> &PlatformReferrers {
-        self.platforms
-            .iter()
-            .find(|p| p.platform == platform)
-            .unwrap()
-    }
-
-    /// The referrers of the given platforms, recursively.
-    fn referrers_of(&self, platforms: &[&str]) -> BTreeSet<String> {
-        platforms
-            .iter()
-            .flat_map(|p| self.platform(p).artifacts())
-            .map(|a| a.manifest.digest.clone())
-            .collect()
-    }
+/// The digests of the referrers of `platforms`, recursively.
+fn referrers_of(signed: &SignedImage, platforms: &[&str]) -> BTreeSet<String> {
+    manifest_digests(signed.of(platforms))
 }
 
 fn two_platforms() -> Platforms {
@@ -202,7 +88,7 @@ async fn holds(repository: &Repository, expected: &FixtureBlob) -> bool {
 /// Checks that `repository` holds exactly the referrers of the kept
 /// platforms, byte for byte, listed in their fallback tags, and nothing of
 /// the dropped platforms nor the original index's signature.
-async fn assert_exactly_kept(signed: &Signed, repository: &Repository, kept: &[&str]) {
+async fn assert_exactly_kept(signed: &SignedImage, repository: &Repository, kept: &[&str]) {
     for platform in &signed.platforms {
         let is_kept = kept.contains(&platform.platform.as_str());
         for artifact in platform.artifacts() {
@@ -215,34 +101,29 @@ async fn assert_exactly_kept(signed: &Signed, repository: &Repository, kept: &[&
             );
         }
         let listed = fallback_listing(repository, &platform.manifest.digest).await;
-        let sbom_listed = fallback_listing(repository, &platform.sbom.manifest.digest).await;
+        let sbom_listed = fallback_listing(repository, &platform.sbom().manifest.digest).await;
         if is_kept {
-            let expected: BTreeSet<String> = [&platform.signature, &platform.sbom]
-                .iter()
-                .map(|a| a.manifest.digest.clone())
-                .collect();
-            assert_eq!(listed, Some(expected), "{}", platform.platform);
+            assert_eq!(
+                listed,
+                Some(direct_digests(platform)),
+                "{}",
+                platform.platform
+            );
             assert_eq!(
                 sbom_listed,
-                Some(BTreeSet::from([platform
-                    .sbom_signature
-                    .manifest
-                    .digest
-                    .clone()]))
+                Some(manifest_digests([platform.sbom_signature()]))
             );
         } else {
             assert_eq!(listed, None, "{}", platform.platform);
             assert_eq!(sbom_listed, None, "{}", platform.platform);
         }
     }
-    assert!(!holds(repository, &signed.index_signature.manifest).await);
+    assert!(!holds(repository, &signed.index_signature().manifest).await);
 }
 
-fn digests(referrers: &[hoist::Referrer]) -> BTreeSet<String> {
-    referrers
-        .iter()
-        .map(|r| r.descriptor.digest.to_string())
-        .collect()
+/// What the fallback tag of `platform`'s manifest lists: its signature and SBOM.
+fn direct_digests(platform: &PlatformReferrers) -> BTreeSet<String> {
+    manifest_digests(platform.direct())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -252,8 +133,8 @@ async fn a_reduced_copy_takes_exactly_the_kept_platforms_referrers_and_skopeo_re
         return;
     };
     let host = registry.host();
-    let signed = Signed::generate(61);
-    signed.publish(&host, "team/source").await;
+    let signed = signed_image(61);
+    publish(&signed, &host, "team/source").await;
 
     let (_dir, store) = store();
     let options = PushOptions::new(two_platforms()).with_referrers(ReferrersOptions::all());
@@ -267,11 +148,14 @@ async fn a_reduced_copy_takes_exactly_the_kept_platforms_referrers_and_skopeo_re
         .await
         .unwrap();
     let kept = ["linux/amd64", "linux/arm64/v8"];
-    assert_eq!(digests(&report.referrers), signed.referrers_of(&kept));
+    assert_eq!(
+        referrer_digests(&report.referrers),
+        referrers_of(&signed, &kept)
+    );
     // The index signature describes the 4-platform index, not the new one.
     assert_eq!(
-        digests(&report.referrers_left_behind),
-        BTreeSet::from([signed.index_signature.manifest.digest.clone()])
+        referrer_digests(&report.referrers_left_behind),
+        manifest_digests([signed.index_signature()])
     );
     assert_eq!(report.fallback_tags.len(), 4, "{:?}", report.fallback_tags);
     let destination = repository(&host, "team/copy");
@@ -299,18 +183,15 @@ async fn a_reduced_copy_takes_exactly_the_kept_platforms_referrers_and_skopeo_re
     let entries = index["manifests"].as_array().unwrap();
     let sbom = entries
         .iter()
-        .find(|e| e["digest"] == arm.sbom.manifest.digest)
+        .find(|e| e["digest"] == arm.sbom().manifest.digest)
         .unwrap();
     assert_eq!(sbom["artifactType"], SBOM);
-    assert_eq!(sbom["size"], arm.sbom.manifest.size());
-    assert_eq!(
-        sbom["annotations"]["org.opencontainers.image.created"],
-        "2026-01-01T00:00:00Z"
-    );
+    assert_eq!(sbom["size"], arm.sbom().manifest.size());
+    assert_eq!(sbom["annotations"][CREATED], SBOM_CREATED);
     assert!(
         entries
             .iter()
-            .any(|e| e["digest"] == arm.signature.manifest.digest)
+            .any(|e| e["digest"] == arm.signature().manifest.digest)
     );
     assert_eq!(entries.len(), 2);
 
@@ -328,55 +209,65 @@ async fn a_reduced_copy_takes_exactly_the_kept_platforms_referrers_and_skopeo_re
     assert_eq!(report.digest.to_string(), signed.fixture.index.digest);
     assert!(report.referrers_left_behind.is_empty());
     let whole = repository(&host, "team/whole");
-    assert!(holds(&whole, &signed.index_signature.manifest).await);
+    assert!(holds(&whole, &signed.index_signature().manifest).await);
     assert_eq!(
         fallback_listing(&whole, &signed.fixture.index.digest).await,
-        Some(BTreeSet::from([signed
-            .index_signature
-            .manifest
-            .digest
-            .clone()]))
+        Some(manifest_digests([signed.index_signature()]))
     );
 }
 
-/// A store that pulled the whole signed image with its referrers.
-async fn pulled(signed: &Signed, host: &str, repository: &str) -> (tempfile::TempDir, Store) {
-    signed.publish(host, repository).await;
+/// Publishes `signed` as `host/repository:1`; returns a store that pulled
+/// the whole image with its referrers, and the image's name there.
+async fn pulled(
+    signed: &SignedImage,
+    host: &str,
+    repository: &str,
+) -> (tempfile::TempDir, Store, String) {
+    publish(signed, host, repository).await;
     let (dir, store) = store();
+    let name = format!("{host}/{repository}:1");
     let options = PullOptions::new(Platforms::All).with_referrers(ReferrersOptions::all());
-    let report = store
-        .pull(&format!("{host}/{repository}:1"), &options, quiet())
-        .await
-        .unwrap();
+    let report = store.pull(&name, &options, quiet()).await.unwrap();
     assert_eq!(report.referrers.len(), 1 + 4 * 3);
-    (dir, store)
+    (dir, store, name)
+}
+
+/// What another writer left in `repository` before hoist pushes there:
+/// `artifact` (about `subject`), and `tag_content` at `subject`'s fallback tag.
+fn written_by_another(
+    host: &str,
+    repository: &str,
+    subject: &FixtureBlob,
+    artifact: &FixtureArtifact,
+    tag_content: &FixtureBlob,
+) {
+    upload_artifact(host, repository, artifact).unwrap();
+    upload_manifest(host, repository, Some(&fallback_tag(subject)), tag_content).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reduced_push_keeps_the_kept_platforms_signatures_and_attestations_and_others_entries() {
     let Some(registry) = registry() else { return };
     let host = registry.host();
-    let signed = Signed::generate(62);
-    let (_dir, store) = pulled(&signed, &host, "team/origin").await;
-    let name = format!("{host}/team/origin:1");
+    let signed = signed_image(62);
+    let (_dir, store, name) = pulled(&signed, &host, "team/origin").await;
 
     // Someone else already signed amd64 in the destination.
     let amd = signed.platform("linux/amd64");
     let foreign = FixtureArtifact::new(
         &amd.manifest,
         SIGNATURE,
-        PAYLOAD,
+        SIMPLE_SIGNING,
         b"a notary's signature",
         &[("org.example.signer", "someone else")],
     );
-    upload_artifact(&host, "team/slim", &foreign).unwrap();
-    upload_manifest(
+    written_by_another(
         &host,
         "team/slim",
-        Some(&fallback_tag(&amd.manifest)),
+        &amd.manifest,
+        &foreign,
         &fallback_index(&[&foreign]),
-    )
-    .unwrap();
+    );
 
     let destination = format!("{host}/team/slim:1");
     let options = PushOptions::new(two_platforms()).with_referrers(ReferrersOptions::all());
@@ -385,7 +276,10 @@ async fn a_reduced_push_keeps_the_kept_platforms_signatures_and_attestations_and
         .await
         .unwrap();
     let kept = ["linux/amd64", "linux/arm64/v8"];
-    assert_eq!(digests(&report.referrers), signed.referrers_of(&kept));
+    assert_eq!(
+        referrer_digests(&report.referrers),
+        referrers_of(&signed, &kept)
+    );
     assert_eq!(report.referrers_left_behind.len(), 1);
     let slim = repository(&host, "team/slim");
 
@@ -417,18 +311,11 @@ async fn a_reduced_push_keeps_the_kept_platforms_signatures_and_attestations_and
     let arm = signed.platform("linux/arm64/v8");
     assert_eq!(
         fallback_listing(&slim, &arm.manifest.digest).await,
-        Some(BTreeSet::from([
-            arm.signature.manifest.digest.clone(),
-            arm.sbom.manifest.digest.clone()
-        ]))
+        Some(direct_digests(arm))
     );
     assert_eq!(
         fallback_listing(&slim, &amd.manifest.digest).await,
-        Some(BTreeSet::from([
-            foreign.manifest.digest.clone(),
-            amd.signature.manifest.digest.clone(),
-            amd.sbom.manifest.digest.clone()
-        ]))
+        Some(manifest_digests([&foreign, amd.signature(), amd.sbom()]))
     );
     for dropped in ["linux/arm/v7", "linux/s390x"] {
         let platform = signed.platform(dropped);
@@ -449,7 +336,10 @@ async fn a_reduced_push_keeps_the_kept_platforms_signatures_and_attestations_and
         .push(&name, Some(&destination), &options, quiet())
         .await
         .unwrap();
-    assert_eq!(digests(&again.referrers), signed.referrers_of(&kept));
+    assert_eq!(
+        referrer_digests(&again.referrers),
+        referrers_of(&signed, &kept)
+    );
     assert_eq!(
         fallback_listing(&slim, &amd.manifest.digest)
             .await
@@ -470,7 +360,7 @@ async fn a_reduced_push_keeps_the_kept_platforms_signatures_and_attestations_and
         .unwrap();
     let bare = repository(&host, "team/bare");
     assert_eq!(fallback_listing(&bare, &arm.manifest.digest).await, None);
-    assert!(!holds(&bare, &arm.signature.manifest).await);
+    assert!(!holds(&bare, &arm.signature().manifest).await);
 }
 
 /// Only arm64, pushed with its referrers to `destination`.
@@ -488,9 +378,8 @@ async fn push_arm64(
 async fn a_lost_update_of_the_fallback_tag_is_retried_and_then_reported() {
     let Some(registry) = registry() else { return };
     let host = registry.host();
-    let signed = Signed::generate(63);
-    let (_dir, store) = pulled(&signed, &host, "team/raced").await;
-    let name = format!("{host}/team/raced:1");
+    let signed = signed_image(63);
+    let (_dir, store, name) = pulled(&signed, &host, "team/raced").await;
     let arm = signed.platform("linux/arm64/v8");
     let tag = fallback_tag(&arm.manifest);
     let proxy = FaultProxy::start(&host).unwrap();
@@ -506,8 +395,8 @@ async fn a_lost_update_of_the_fallback_tag_is_retried_and_then_reported() {
         .await
         .unwrap();
     assert_eq!(
-        digests(&report.referrers),
-        signed.referrers_of(&["linux/arm64/v8"])
+        referrer_digests(&report.referrers),
+        referrers_of(&signed, &["linux/arm64/v8"])
     );
     let puts = proxy
         .requests()
@@ -517,10 +406,7 @@ async fn a_lost_update_of_the_fallback_tag_is_retried_and_then_reported() {
     assert_eq!(puts, 2, "one lost write, one retried");
     assert_eq!(
         fallback_listing(&repository(&host, "team/once"), &arm.manifest.digest).await,
-        Some(BTreeSet::from([
-            arm.signature.manifest.digest.clone(),
-            arm.sbom.manifest.digest.clone()
-        ]))
+        Some(direct_digests(arm))
     );
 
     // Lost every time: an error naming the tag, after a bounded number of rounds.
@@ -535,7 +421,7 @@ async fn a_lost_update_of_the_fallback_tag_is_retried_and_then_reported() {
     assert!(error.is_failed_precondition(), "{error}");
     let text = error.to_string();
     assert!(text.contains(&format!("team/lost:{tag}")), "{text}");
-    assert!(text.contains(&arm.signature.manifest.digest), "{text}");
+    assert!(text.contains(&arm.signature().manifest.digest), "{text}");
     let rounds = proxy
         .requests()
         .iter()
@@ -548,9 +434,8 @@ async fn a_lost_update_of_the_fallback_tag_is_retried_and_then_reported() {
 async fn a_registry_with_the_referrers_api_gets_no_fallback_tag() {
     let Some(registry) = registry() else { return };
     let host = registry.host();
-    let signed = Signed::generate(64);
-    let (_dir, store) = pulled(&signed, &host, "team/api").await;
-    let name = format!("{host}/team/api:1");
+    let signed = signed_image(64);
+    let (_dir, store, name) = pulled(&signed, &host, "team/api").await;
     let arm = signed.platform("linux/arm64/v8");
     let is_tag_put = |r: &hoist_testkit::RecordedRequest| {
         r.method == "PUT" && r.path.contains("/manifests/sha256-")
@@ -558,7 +443,7 @@ async fn a_registry_with_the_referrers_api_gets_no_fallback_tag() {
 
     // The API answers (200) when asked about the subjects.
     let proxy = FaultProxy::start(&host).unwrap();
-    for subject in [&arm.manifest, &arm.sbom.manifest] {
+    for subject in [&arm.manifest, &arm.sbom().manifest] {
         proxy.add_fault(
             Fault::new(
                 &subject.digest,
@@ -575,8 +460,8 @@ async fn a_registry_with_the_referrers_api_gets_no_fallback_tag() {
         .await
         .unwrap();
     assert_eq!(
-        digests(&report.referrers),
-        signed.referrers_of(&["linux/arm64/v8"])
+        referrer_digests(&report.referrers),
+        referrers_of(&signed, &["linux/arm64/v8"])
     );
     assert!(report.fallback_tags.is_empty());
     let requests = proxy.requests();
@@ -630,8 +515,8 @@ async fn a_registry_with_the_referrers_api_gets_no_fallback_tag() {
 async fn a_paged_referrers_list_is_followed_to_its_end_and_only_on_the_registry() {
     let Some(registry) = registry() else { return };
     let host = registry.host();
-    let signed = Signed::generate(65);
-    signed.publish(&host, "team/paged").await;
+    let signed = signed_image(65);
+    publish(&signed, &host, "team/paged").await;
     let arm = signed.platform("linux/arm64/v8");
     let proxy = FaultProxy::start(&host).unwrap();
     let page = |artifacts: &[&FixtureArtifact], next: Option<&str>| FaultKind::Reply {
@@ -650,9 +535,13 @@ async fn a_paged_referrers_list_is_followed_to_its_end_and_only_on_the_registry(
         arm.manifest.digest
     );
     proxy.add_fault(
-        Fault::new(&arm.manifest.digest, page(&[&arm.signature], Some(&second))).on_referrers(),
+        Fault::new(
+            &arm.manifest.digest,
+            page(&[arm.signature()], Some(&second)),
+        )
+        .on_referrers(),
     );
-    proxy.add_fault(Fault::new(&arm.manifest.digest, page(&[&arm.sbom], None)).on_referrers());
+    proxy.add_fault(Fault::new(&arm.manifest.digest, page(&[arm.sbom()], None)).on_referrers());
     let repository = repository(&proxy.host(), "team/paged");
     let subject = arm.manifest.digest.parse().unwrap();
     let listed = client()
@@ -665,13 +554,7 @@ async fn a_paged_referrers_list_is_followed_to_its_end_and_only_on_the_registry(
         .iter()
         .map(|d| d.digest.to_string())
         .collect();
-    assert_eq!(
-        listed,
-        BTreeSet::from([
-            arm.signature.manifest.digest.clone(),
-            arm.sbom.manifest.digest.clone()
-        ])
-    );
+    assert_eq!(listed, direct_digests(arm));
     assert!(
         proxy.requests().iter().any(|r| r.path == second),
         "the second page was not asked for"
@@ -681,7 +564,7 @@ async fn a_paged_referrers_list_is_followed_to_its_end_and_only_on_the_registry(
     proxy.add_fault(
         Fault::new(
             &arm.manifest.digest,
-            page(&[&arm.signature], Some("http://198.51.100.1/v2/x")),
+            page(&[arm.signature()], Some("http://198.51.100.1/v2/x")),
         )
         .on_referrers(),
     );
@@ -693,9 +576,12 @@ async fn a_paged_referrers_list_is_followed_to_its_end_and_only_on_the_registry(
 
     // A list that pages forever ends with an error, after a bounded number of pages.
     proxy.add_fault(
-        Fault::new(&arm.manifest.digest, page(&[&arm.signature], Some(&second)))
-            .times(usize::MAX)
-            .on_referrers(),
+        Fault::new(
+            &arm.manifest.digest,
+            page(&[arm.signature()], Some(&second)),
+        )
+        .times(usize::MAX)
+        .on_referrers(),
     );
     let error = client()
         .referrers(&repository, &subject, None)
@@ -713,26 +599,27 @@ async fn a_paged_referrers_list_is_followed_to_its_end_and_only_on_the_registry(
 async fn a_fallback_tag_that_holds_a_manifest_is_never_overwritten() {
     let Some(registry) = registry() else { return };
     let host = registry.host();
-    let signed = Signed::generate(66);
-    let (_dir, store) = pulled(&signed, &host, "team/occupied").await;
+    let signed = signed_image(66);
+    let (_dir, store, name) = pulled(&signed, &host, "team/occupied").await;
     let arm = signed.platform("linux/arm64/v8");
     // Someone tagged a plain manifest where the referrers index would go.
-    let squatter = FixtureArtifact::new(&arm.manifest, "application/example", PAYLOAD, b"x", &[]);
-    upload_artifact(&host, "team/taken", &squatter).unwrap();
-    upload_manifest(
+    let squatter = FixtureArtifact::new(
+        &arm.manifest,
+        "application/example",
+        SIMPLE_SIGNING,
+        b"x",
+        &[],
+    );
+    written_by_another(
         &host,
         "team/taken",
-        Some(&fallback_tag(&arm.manifest)),
+        &arm.manifest,
+        &squatter,
         &squatter.manifest,
-    )
-    .unwrap();
-    let error = push_arm64(
-        &store,
-        &format!("{host}/team/occupied:1"),
-        &format!("{host}/team/taken:1"),
-    )
-    .await
-    .unwrap_err();
+    );
+    let error = push_arm64(&store, &name, &format!("{host}/team/taken:1"))
+        .await
+        .unwrap_err();
     assert!(error.is_failed_precondition(), "{error}");
     assert!(
         error.to_string().contains(&fallback_tag(&arm.manifest)),

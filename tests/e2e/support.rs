@@ -1,6 +1,9 @@
 //! Shared helpers: stores in temporary directories, fixtures loaded into them.
 
+use std::collections::BTreeSet;
+
 use hoist::{CredentialsSource, Store, StoreOptions};
+use hoist_testkit::referrers::SignedImage;
 use hoist_testkit::{Fixture, FixtureSpec};
 
 /// A store in a fresh temporary directory, anonymous to registries.
@@ -14,9 +17,15 @@ pub fn store() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
+/// The spec of a small four-platform fixture (amd64, arm64, arm/v7, s390x)
+/// sharing one layer.
+pub fn fixture_spec(seed: u64) -> FixtureSpec {
+    FixtureSpec::four_platforms(seed, 32 * 1024, 4096)
+}
+
 /// A small four-platform fixture (amd64, arm64, arm/v7, s390x) sharing one layer.
 pub fn fixture(seed: u64) -> Fixture {
-    Fixture::generate(&FixtureSpec::four_platforms(seed, 32 * 1024, 4096)).unwrap()
+    Fixture::generate(&fixture_spec(seed)).unwrap()
 }
 
 /// Loads `fixture` into `store` as `name` (through an OCI layout directory).
@@ -63,6 +72,42 @@ pub async fn seed(fixture: &Fixture, reference: &str) -> String {
         .await
         .unwrap();
     report.digest.to_string()
+}
+
+/// Pushes `signed`'s image to `host/repository:1` and its referrers with
+/// the fallback tags, as cosign and oras do on a registry without the API.
+pub async fn publish(signed: &SignedImage, host: &str, repository: &str) {
+    seed(&signed.fixture, &format!("{host}/{repository}:1")).await;
+    signed.upload_referrers(host, repository).unwrap();
+}
+
+/// The manifest digests of `referrers`.
+pub fn referrer_digests(referrers: &[hoist::Referrer]) -> BTreeSet<String> {
+    referrers
+        .iter()
+        .map(|r| r.descriptor.digest.to_string())
+        .collect()
+}
+
+/// The digests of every blob `store` holds.
+pub fn stored(store: &Store) -> BTreeSet<String> {
+    store
+        .content_list()
+        .unwrap()
+        .into_iter()
+        .map(|info| info.digest.to_string())
+        .collect()
+}
+
+/// The digests a GC of `store` frees.
+pub fn gc_freed(store: &Store) -> BTreeSet<String> {
+    store
+        .gc(false)
+        .unwrap()
+        .blobs
+        .iter()
+        .map(ToString::to_string)
+        .collect()
 }
 
 /// Runs a tool, failing the test with its output if it fails.
