@@ -5,25 +5,33 @@
 //! stamped with the time since start; then prints how many connections the
 //! pull opened and how long it took, in round trips. Then the same for a
 //! push of all platforms to an empty registry as far away, and again.
+//! With `--tls` the registries serve HTTPS from a test CA that hoist is
+//! told to trust (`ca.crt` in its certs.d), so HTTP/2 is offered by ALPN;
+//! each response's log line names the HTTP version it came in.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hoist::{NoProgress, Platforms, PullOptions, PushOptions};
-use hoist_testkit::{Fixture, FixtureSpec, LatencyProxy};
+use hoist_testkit::{Fixture, FixtureSpec, LatencyProxy, Registry, RegistryOptions};
 
-use crate::peers::{Result, plain_http, registry, runtime, store_at};
+use crate::peers::{Result, plain_http, runtime, store_at};
 
-/// Runs the traced pulls; `args` is `RTT_MS [SIZE_MB] [--probe]`; with
-/// `--probe` hoist is not told the far registry speaks plain HTTP and
-/// finds out itself.
+/// Runs the traced pulls; `args` is `RTT_MS [SIZE_MB] [--probe] [--tls]`;
+/// with `--probe` hoist is not told the far registry speaks plain HTTP and
+/// finds out itself; with `--tls` the registries serve HTTPS.
 pub fn trace_requests(args: &[String]) -> Result<()> {
-    let plain = !args.iter().any(|a| a == "--probe");
-    let args: Vec<&String> = args.iter().filter(|a| *a != "--probe").collect();
+    let probe = args.iter().any(|a| a == "--probe");
+    let tls = args.iter().any(|a| a == "--tls");
+    let plain = !probe && !tls;
+    let args: Vec<&String> = args
+        .iter()
+        .filter(|a| *a != "--probe" && *a != "--tls")
+        .collect();
     let rtt_ms: u64 = args
         .first()
-        .ok_or("--trace-requests RTT_MS [SIZE_MB] [--probe]")?
+        .ok_or("--trace-requests RTT_MS [SIZE_MB] [--probe] [--tls]")?
         .parse()
         .map_err(|e| format!("RTT_MS: {e}"))?;
     let size_mb: usize = match args.get(1) {
@@ -39,9 +47,9 @@ pub fn trace_requests(args: &[String]) -> Result<()> {
         .write_oci_layout(&layout, "1")
         .map_err(|e| e.to_string())?;
     let runtime = runtime()?;
-    let source = registry()?;
+    let source = registry(tls)?;
     let certs_d = work.path().join("certs.d");
-    plain_http(&certs_d, &source.host())?;
+    reach(&certs_d, &source, &source.host(), !tls)?;
     let seed = store_at(&work.path().join("seed"), Some(&certs_d), None)?;
     seed.load_path(&layout, Some("bench.local/app"))
         .map_err(|e| format!("loading the fixture: {e}"))?;
@@ -54,8 +62,8 @@ pub fn trace_requests(args: &[String]) -> Result<()> {
         ))
         .map_err(|e| format!("pushing the fixture: {e}"))?;
 
-    let target = registry()?;
-    plain_http(&certs_d, &target.host())?;
+    let target = registry(tls)?;
+    reach(&certs_d, &target, &target.host(), !tls)?;
     let rtt = Duration::from_millis(rtt_ms);
     tracing_subscriber::fmt()
         .with_max_level(tracing::Level::DEBUG)
@@ -73,9 +81,7 @@ pub fn trace_requests(args: &[String]) -> Result<()> {
     ] {
         // A new forwarder each time: no connection survives from the last pull.
         let proxy = LatencyProxy::start(&source.host(), rtt).map_err(|e| e.to_string())?;
-        if plain {
-            plain_http(&certs_d, &proxy.host())?;
-        }
+        reach(&certs_d, &source, &proxy.host(), plain)?;
         let root = work
             .path()
             .join(format!("pull-{}", label.replace('/', "-")));
@@ -100,9 +106,7 @@ pub fn trace_requests(args: &[String]) -> Result<()> {
     }
     for round in ["to an empty registry", "again"] {
         let proxy = LatencyProxy::start(&target.host(), rtt).map_err(|e| e.to_string())?;
-        if plain {
-            plain_http(&certs_d, &proxy.host())?;
-        }
+        reach(&certs_d, &target, &proxy.host(), plain)?;
         let destination = format!("{}/bench/app:1", proxy.host());
         eprintln!("trace: push {round}, {destination}, {rtt_ms} ms RTT");
         let started = Instant::now();
@@ -122,5 +126,34 @@ pub fn trace_requests(args: &[String]) -> Result<()> {
             proxy.connections()
         );
     }
+    Ok(())
+}
+
+/// A docker-registry on loopback, serving HTTPS with `tls`.
+fn registry(tls: bool) -> Result<Registry> {
+    let options = if tls {
+        RegistryOptions::plain().with_tls()
+    } else {
+        RegistryOptions::plain()
+    };
+    Registry::start(options)
+        .map_err(|e| format!("starting docker-registry: {e}"))?
+        .ok_or_else(|| "docker-registry is not installed".to_owned())
+}
+
+/// Tells hoist how to reach `registry` at `host` (itself or a forwarder to
+/// it): over plain HTTP with `plain`, trusting its test CA when it serves
+/// HTTPS, and otherwise left to find out.
+fn reach(certs_d: &Path, registry: &Registry, host: &str, plain: bool) -> Result<()> {
+    if plain {
+        return plain_http(certs_d, host);
+    }
+    let Some(ca) = registry.ca_cert() else {
+        return Ok(());
+    };
+    let dir = certs_d.join(host);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let file = dir.join("ca.crt");
+    std::fs::copy(ca, &file).map_err(|e| format!("{} to {}: {e}", ca.display(), file.display()))?;
     Ok(())
 }

@@ -64,7 +64,7 @@ pub(crate) fn client_config(settings: &TlsSettings) -> Result<rustls::ClientConf
     let builder = builder
         .dangerous()
         .with_custom_certificate_verifier(verifier);
-    let mut config = match &settings.client {
+    let config = match &settings.client {
         None => builder.with_no_client_auth(),
         Some((cert_path, key_path)) => {
             let chain = CertificateDer::pem_file_iter(cert_path)
@@ -92,9 +92,8 @@ pub(crate) fn client_config(settings: &TlsSettings) -> Result<rustls::ClientConf
             })?
         }
     };
-    // HTTP/1.1 only: one connection per parallel download spreads blobs
-    // over connections, which is what a registry serves fastest.
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // The ALPN offer (HTTP/2 or not) is the HTTP client's choice: see
+    // `transport::HttpClients`.
     Ok(config)
 }
 

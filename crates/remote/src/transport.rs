@@ -59,12 +59,21 @@ pub(crate) fn retryable_status(status: u16) -> bool {
     matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
 }
 
-/// `reqwest` clients by TLS setting, built on first use.
+/// The HTTP/2 receive window of one stream (one blob): hyper's default
+/// (2 MiB) lets a single blob through at 25 MB/s from a registry 80 ms
+/// away, since nothing more may be in flight; 16 MiB allows 200 MB/s.
+const H2_STREAM_WINDOW: u32 = 16 * 1024 * 1024;
+
+/// The HTTP/2 receive window of a whole connection, shared by all its
+/// streams: parallel downloads over one connection need room for each.
+const H2_CONNECTION_WINDOW: u32 = 64 * 1024 * 1024;
+
+/// `reqwest` clients by TLS setting and HTTP/2 offer, built on first use.
 #[derive(Debug)]
 pub(crate) struct HttpClients {
     connect_timeout: Duration,
     user_agent: String,
-    clients: Mutex<HashMap<TlsSettings, reqwest::Client>>,
+    clients: Mutex<HashMap<(TlsSettings, bool), reqwest::Client>>,
 }
 
 impl HttpClients {
@@ -76,26 +85,40 @@ impl HttpClients {
         }
     }
 
-    /// The client for `tls`.
-    pub(crate) fn get(&self, tls: &TlsSettings) -> Result<reqwest::Client> {
+    /// The client for `tls`, offering HTTP/2 by ALPN with `http2`.
+    pub(crate) fn get(&self, tls: &TlsSettings, http2: bool) -> Result<reqwest::Client> {
+        let key = (tls.clone(), http2);
         if let Ok(clients) = self.clients.lock()
-            && let Some(client) = clients.get(tls)
+            && let Some(client) = clients.get(&key)
         {
             return Ok(client.clone());
         }
-        let config = crate::tls::client_config(tls)?;
-        let client = reqwest::Client::builder()
-            .tls_backend_preconfigured(config)
+        let mut config = crate::tls::client_config(tls)?;
+        let builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(self.connect_timeout)
             .user_agent(self.user_agent.clone())
-            .pool_idle_timeout(Duration::from_secs(30))
+            .pool_idle_timeout(Duration::from_secs(30));
+        // HTTP/2 only by ALPN, over TLS: plain HTTP stays HTTP/1.1 (no h2c,
+        // which registries do not speak). A preconfigured TLS setup is
+        // used as is by reqwest, so the offer is made here.
+        let builder = if http2 {
+            config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+            builder
+                .http2_initial_stream_window_size(H2_STREAM_WINDOW)
+                .http2_initial_connection_window_size(H2_CONNECTION_WINDOW)
+        } else {
+            config.alpn_protocols = vec![b"http/1.1".to_vec()];
+            builder.http1_only()
+        };
+        let client = builder
+            .tls_backend_preconfigured(config)
             .build()
             .map_err(|e| {
                 Error::new(ErrorKind::InvalidArgument, "building the HTTP client").with_source(e)
             })?;
         if let Ok(mut clients) = self.clients.lock() {
-            clients.insert(tls.clone(), client.clone());
+            clients.insert(key, client.clone());
         }
         Ok(client)
     }

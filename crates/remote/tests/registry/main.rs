@@ -7,6 +7,7 @@
 
 mod auth;
 mod faults;
+mod http2;
 mod interop;
 mod login;
 mod plain;
