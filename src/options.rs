@@ -73,6 +73,9 @@ pub struct StoreOptions {
     /// How long a registry exchange may go without progress before it is
     /// abandoned (and a download resumed); the client's default when `None`.
     pub idle_timeout: Option<Duration>,
+    /// Never offer HTTP/2 to a registry (see
+    /// [`hoist_remote::ClientOptions::http1_only`]); off by default.
+    pub http1_only: bool,
     /// Options of the metadata store.
     pub meta: hoist_meta::MetaOptions,
 }
@@ -87,6 +90,7 @@ impl Default for StoreOptions {
             lease_ttl: DEFAULT_LEASE_TTL,
             concurrency: DEFAULT_CONCURRENCY,
             idle_timeout: None,
+            http1_only: false,
             meta: hoist_meta::MetaOptions::default(),
         }
     }
@@ -132,6 +136,15 @@ impl StoreOptions {
     #[must_use]
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.idle_timeout = Some(timeout);
+        self
+    }
+
+    /// Speaks only HTTP/1.1 to registries, even to a TLS registry that
+    /// offers HTTP/2 (an escape for a registry or proxy whose HTTP/2 is
+    /// broken).
+    #[must_use]
+    pub fn http1_only(mut self, http1_only: bool) -> Self {
+        self.http1_only = http1_only;
         self
     }
 

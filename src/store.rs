@@ -134,6 +134,7 @@ impl Store {
         };
         client_options.hosts_dir = options.hosts_dir.clone();
         client_options.insecure = options.insecure.clone();
+        client_options.http1_only = options.http1_only;
         if let Some(timeout) = options.idle_timeout {
             client_options.idle_timeout = timeout;
         }

@@ -171,3 +171,18 @@ fn content_and_leases_round_trip() {
     assert_eq!(report.blobs.len(), fixture.blobs().len());
     assert!(store.content_list().unwrap().is_empty());
 }
+
+/// `StoreOptions::http1_only` reaches the registry client the store builds
+/// (the client's own tests show what it then offers a TLS registry).
+#[test]
+fn the_store_passes_http1_only_to_its_registry_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let default = hoist::Store::open(dir.path().join("a"), hoist::StoreOptions::default()).unwrap();
+    assert!(!default.client().unwrap().options().http1_only);
+    let http1 = hoist::Store::open(
+        dir.path().join("b"),
+        hoist::StoreOptions::default().http1_only(true),
+    )
+    .unwrap();
+    assert!(http1.client().unwrap().options().http1_only);
+}

@@ -9,6 +9,8 @@
 //! [transfer]
 //! # pull, push and copy take referrers along unless --no-referrers
 //! referrers = true
+//! # speak only HTTP/1.1 to registries, even where TLS offers HTTP/2
+//! http2 = false
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -30,12 +32,29 @@ pub struct Config {
 }
 
 /// `[transfer]`: settings of pull, push and copy.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Transfer {
     /// Take referrers along as if `--referrers` were given.
     #[serde(default)]
     pub referrers: bool,
+    /// Offer HTTP/2 to TLS registries (reads only; uploads are HTTP/1.1
+    /// whatever this says); `false` keeps every exchange on HTTP/1.1.
+    #[serde(default = "yes")]
+    pub http2: bool,
+}
+
+impl Default for Transfer {
+    fn default() -> Self {
+        Transfer {
+            referrers: false,
+            http2: true,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Where the config file is: `$HOIST_CONFIG` (which must then exist), else
@@ -108,6 +127,9 @@ mod tests {
         assert_eq!(parsed("").unwrap(), Config::default());
         let on = parsed("[transfer]\nreferrers = true\n").unwrap();
         assert!(on.transfer.referrers);
+        assert!(on.transfer.http2);
+        let http1 = parsed("[transfer]\nhttp2 = false\n").unwrap();
+        assert!(!http1.transfer.http2 && !http1.transfer.referrers);
     }
 
     #[test]

@@ -54,6 +54,11 @@ impl Context {
     /// When the store cannot be opened (a bad namespace, a damaged root,
     /// file-system errors).
     pub fn open_store(&self) -> anyhow::Result<hoist::Store> {
+        hoist::Store::open(&self.root, self.store_options())
+            .with_context(|| format!("opening the store at {}", self.root.display()))
+    }
+
+    fn store_options(&self) -> hoist::StoreOptions {
         let mut options = hoist::StoreOptions::default().namespace(self.namespace.clone());
         if let Some(dir) = &self.hosts_dir {
             options = options.hosts_dir(dir.clone());
@@ -61,6 +66,20 @@ impl Context {
         for host in &self.insecure_registries {
             options = options.insecure(host.clone());
         }
+        options
+    }
+
+    /// Opens the store for a command that talks to registries: as
+    /// [`Context::open_store`], with the config file's `[transfer]`
+    /// settings that shape the registry client (`http2`). Commands that stay
+    /// local do not read the config file, so a broken one never stops them.
+    ///
+    /// # Errors
+    /// A config file that cannot be read or parsed (exit 2); as
+    /// [`Context::open_store`].
+    pub fn open_remote_store(&self) -> anyhow::Result<hoist::Store> {
+        let config = crate::config::load()?;
+        let options = self.store_options().http1_only(!config.transfer.http2);
         hoist::Store::open(&self.root, options)
             .with_context(|| format!("opening the store at {}", self.root.display()))
     }

@@ -100,7 +100,7 @@ pub fn platforms(context: &Context, args: &ImagePlatformsArgs) -> anyhow::Result
 fn remote_platforms(context: &Context, args: &ImagePlatformsArgs) -> anyhow::Result<()> {
     let reference = crate::inputs::parse_reference(&args.reference)?;
     crate::diagnostic::note_registry(reference.registry());
-    let store = context.open_store()?;
+    let store = context.open_remote_store()?;
     let report = context
         .runtime()?
         .block_on(store.remote_platforms(&reference.to_string()))?;

@@ -55,7 +55,7 @@ pub fn login(context: &Context, args: &LoginArgs) -> anyhow::Result<()> {
         return Err(UsageError("the password must not be empty".to_owned()).into());
     }
 
-    let store = context.open_store()?;
+    let store = context.open_remote_store()?;
     let report = context.runtime()?.block_on(store.login(
         &host,
         &username,

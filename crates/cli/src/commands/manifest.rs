@@ -52,7 +52,7 @@ pub fn create(context: &Context, args: &ManifestCreateArgs) -> anyhow::Result<()
 pub fn inspect(context: &Context, args: &ManifestInspectArgs) -> anyhow::Result<()> {
     let reference = parse_reference(&args.reference)?;
     crate::diagnostic::note_registry(reference.registry());
-    let store = context.open_store()?;
+    let store = context.open_remote_store()?;
     let client = store.client()?;
     let manifest = context
         .runtime()?

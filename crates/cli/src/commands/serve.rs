@@ -45,7 +45,7 @@ pub fn run(context: &Context, args: &ServeArgs) -> anyhow::Result<()> {
     if let Some(htpasswd) = &args.htpasswd {
         options = options.htpasswd(htpasswd);
     }
-    let store = context.open_store()?;
+    let store = context.open_remote_store()?;
     // The access log on stderr, INFO and up: plain lines, or JSON objects
     // with the event's fields at the top level.
     let log = tracing_subscriber::fmt()

@@ -55,7 +55,7 @@ pub fn pull(context: &Context, args: &PullArgs) -> anyhow::Result<()> {
     note_registry(reference.registry());
     let progress = Arc::new(Progress::new(args.quiet));
     let platforms = choice.or_host("pulling", |text| progress.note(text));
-    let store = context.open_store()?;
+    let store = context.open_remote_store()?;
     let runtime = context.runtime()?;
     let mut options = PullOptions::new(platforms);
     options.referrers = referrers;
@@ -93,7 +93,7 @@ pub fn push(context: &Context, args: &PushArgs) -> anyhow::Result<()> {
     note_registry(reference.registry());
     let progress = Arc::new(Progress::new(args.quiet));
     let platforms = choice.or_host("pushing", |text| progress.note(text));
-    let store = context.open_store()?;
+    let store = context.open_remote_store()?;
     let runtime = context.runtime()?;
     let name = reference.to_string();
     note_image(&name);
@@ -122,7 +122,7 @@ pub fn copy(context: &Context, args: &CopyArgs) -> anyhow::Result<()> {
     note_registry(destination.registry());
     let progress = Arc::new(Progress::new(args.quiet));
     let platforms = choice.or_host("copying", |text| progress.note(text));
-    let store = context.open_store()?;
+    let store = context.open_remote_store()?;
     let runtime = context.runtime()?;
     let mut options = PushOptions::new(platforms);
     options.referrers = referrers;

@@ -25,7 +25,7 @@ pub fn run(context: &Context, args: &VerifyArgs) -> anyhow::Result<()> {
     let report = if args.remote {
         let reference = parse_reference(&args.reference)?;
         note_registry(reference.registry());
-        store = context.open_store()?;
+        store = context.open_remote_store()?;
         context
             .runtime()?
             .block_on(store.verify_remote(&reference.to_string(), &platforms))?
