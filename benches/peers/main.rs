@@ -14,6 +14,7 @@
 //! runs the realistic images at 20 and 80 ms RTT (see `realistic.rs`).
 
 mod peers;
+mod push_floor;
 mod realistic;
 mod table;
 mod trace;

@@ -10,6 +10,41 @@
 //! runs in a child process (this binary) so that its CPU time and peak
 //! memory are its own.
 //!
+//! Pull rows have a verified floor (curl fetching every blob in parallel,
+//! hashing it). Pushes to an empty registry and reduced pushes have two
+//! push floors (`push_floor.rs`): the same blobs, from the fixture's OCI
+//! layout, uploaded to a fresh registry through the same forwarder, 16 at
+//! a time (hoist's default), by the shortest exchange docker-registry
+//! accepts: per blob `POST /v2/<repo>/blobs/uploads/` (keeping the
+//! `Location`), then `PUT <location>&digest=` with the bytes; then the
+//! platforms' manifests by digest, all at once, then the index by tag.
+//! Every answer must be 201 (202 for an upload's start), or the bench
+//! fails naming the blob. They are floors of these bytes to this registry
+//! through this forwarder on this machine because they do only what the
+//! registry requires: no presence checks (they know nothing is there), no
+//! read-back of what they wrote, no hashing (the digests are known), no
+//! TLS, files streamed as they are read, largest blob first, all in
+//! parallel; what is left is the round trips and the registry's own work
+//! (hashing, writing, moving each blob into place).
+//!
+//! - **push floor (curl)**: curl's C code, one curl per phase: one POSTs
+//!   every upload start, a second PUTs every blob (`-T`, without
+//!   `Expect: 100-continue`), a third the manifests, a fourth the index.
+//!   It pays what curl cannot avoid and a client need not: each curl opens
+//!   its connections anew (a round trip), and no blob's bytes go out
+//!   before every upload has started; the note gives each phase's time.
+//! - **push floor (kept connections)**: the same requests as a client that
+//!   keeps its connections makes them: 16 threads of this bench, each on
+//!   one HTTP/1.1 connection opened once, sending a blob's POST then its
+//!   PUT (the file sent by the kernel with `sendfile`) as soon as the last
+//!   blob is done, then the manifests on the same connections. This is the
+//!   floor proper; its CPU (in the note) is the registry's alone, the
+//!   threads being this process's.
+//!
+//! The reduced rows' floors upload the kept platforms' blobs and manifests
+//! but no index (hoist pushes an index of its own making, which the floor
+//! has no bytes for): one round trip less than a real reduced push.
+//!
 //! Usage: `cargo xtask bench --realistic [--quick] [--runs N] [--rtt MS]...
 //! [--image many-layers|eight-platforms|token]... [--out FILE]`.
 
@@ -19,12 +54,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hoist::{NoProgress, Platforms, PushOptions};
-use hoist_testkit::{Fixture, FixtureSpec, IssuerOptions, LatencyProxy, Registry, RegistryOptions};
+use hoist_testkit::{
+    Fixture, FixtureBlob, FixtureImage, FixtureSpec, IssuerOptions, LatencyProxy, Registry,
+    RegistryOptions,
+};
 
 use crate::peers::{
     CERTS_D_ENV, Containerd, DOCKER_CONFIG_ENV, Result, child_store_at, cpu_ticks, peak_mib,
     plain_http, runtime, store_at, timed, tool, verified_floor,
 };
+use crate::push_floor::{FloorTimes, PushPlan, Upload, kept_connections_floor, push_floor};
 use crate::table::median;
 
 /// The user the token-auth registries know (testkit's default pusher).
@@ -262,6 +301,10 @@ struct Row {
     skopeo: Cell,
     ctr: Cell,
     verified_floor: Option<Vec<Duration>>,
+    /// Each sample's phases and CPU seconds (curl and the registry).
+    push_floor: Option<Vec<(FloorTimes, f64)>>,
+    /// Each sample's time and the registry's CPU seconds.
+    kept_floor: Option<Vec<(Duration, f64)>>,
     note: &'static str,
 }
 
@@ -273,6 +316,8 @@ impl Row {
             skopeo,
             ctr,
             verified_floor: None,
+            push_floor: None,
+            kept_floor: None,
             note: "",
         }
     }
@@ -390,6 +435,31 @@ fn run_image(
         .chain(arm64.layers.iter())
         .map(|b| b.digest.clone())
         .collect();
+    let kept: &[&str] = if platform_count > 2 { &TWO } else { &[ONE] };
+    let push_plan = plan_of(&layout, &fixture, fixture.images.iter().collect(), true);
+    let reduced_plan = plan_of(
+        &layout,
+        &fixture,
+        fixture
+            .images
+            .iter()
+            .filter(|i| {
+                let platform = format!("{}/{}", i.platform.os, i.platform.architecture);
+                kept.contains(&platform.as_str())
+            })
+            .collect(),
+        false,
+    );
+    if push_plan.blobs.len() != all_blobs.len() || reduced_plan.manifests.len() != kept.len() {
+        return Err(format!(
+            "the push floor's plans do not match the fixture: {} of {} blobs, {} of {} platforms",
+            push_plan.blobs.len(),
+            all_blobs.len(),
+            reduced_plan.manifests.len(),
+            kept.len()
+        ));
+    }
+    let curl = tool("curl")?;
     let creds = format!("{USER}:{PASSWORD}");
     let runtime = runtime()?;
     // ctr pushes from its own store: pulled once, near, from the first
@@ -451,7 +521,6 @@ fn run_image(
             measured(),
             measured(),
         );
-        let kept: &[&str] = if platform_count > 2 { &TWO } else { &[ONE] };
         let mut reduced = Row::new(
             format!(
                 "reduced push, {} of {platform_count} platforms{at}",
@@ -468,6 +537,13 @@ fn run_image(
             Cell::Cannot("n/a"),
         );
         copy.note = "ctr has no registry-to-registry copy";
+        // Like the verified floor, only where curl needs no token.
+        if !image.token() {
+            push_empty.push_floor = Some(Vec::new());
+            reduced.push_floor = Some(Vec::new());
+            push_empty.kept_floor = Some(Vec::new());
+            reduced.kept_floor = Some(Vec::new());
+        }
 
         for run in 0..settings.runs {
             eprintln!("bench: {}{at}, run {}", image.label(), run + 1);
@@ -625,6 +701,24 @@ fn run_image(
             }
             drop(target);
 
+            // The push floors, each to a registry of its own.
+            for (row, plan) in [(&mut push_empty, &push_plan), (&mut reduced, &reduced_plan)] {
+                if let Some(samples) = &mut row.push_floor {
+                    let target = FarRegistry::start(image, rtt, &mut hosts)?;
+                    samples.push(with_cpu(&[target.registry.pid()], || {
+                        push_floor(&curl, &target.proxy.host(), REPOSITORY, plan)
+                    })?);
+                    drop(target);
+                }
+                if let Some(samples) = &mut row.kept_floor {
+                    let target = FarRegistry::start(image, rtt, &mut hosts)?;
+                    samples.push(with_cpu(&[target.registry.pid()], || {
+                        kept_connections_floor(&target.proxy.host(), REPOSITORY, plan)
+                    })?);
+                    drop(target);
+                }
+            }
+
             // Registry to registry, both far.
             let target = FarRegistry::start(image, rtt, &mut hosts)?;
             copy.hoist.add(hoist_child(
@@ -660,6 +754,39 @@ fn run_image(
     Ok(render(image, platform_count, total_mib, &rows))
 }
 
+/// What the push floor uploads of `images` (each blob once), from the
+/// fixture's OCI layout at `layout`; with the index (by tag `1`) or not.
+fn plan_of(layout: &Path, fixture: &Fixture, images: Vec<&FixtureImage>, index: bool) -> PushPlan {
+    let upload = |blob: &FixtureBlob| Upload {
+        digest: blob.digest.clone(),
+        media_type: blob.media_type.clone(),
+        path: layout
+            .join("blobs/sha256")
+            .join(blob.digest.trim_start_matches("sha256:")),
+        size: blob.size(),
+    };
+    let mut seen = std::collections::HashSet::new();
+    let mut blobs: Vec<Upload> = images
+        .iter()
+        .flat_map(|image| std::iter::once(&image.config).chain(&image.layers))
+        .filter(|blob| seen.insert(blob.digest.clone()))
+        .map(upload)
+        .collect();
+    blobs.sort_by_key(|blob| std::cmp::Reverse(blob.size));
+    PushPlan {
+        blobs,
+        manifests: images.iter().map(|image| upload(&image.manifest)).collect(),
+        index: index.then(|| (upload(&fixture.index), "1".to_owned())),
+    }
+}
+
+/// The push floor's sample of median time, with its CPU seconds.
+fn median_floor(samples: &[(FloorTimes, f64)]) -> Option<(FloorTimes, f64)> {
+    let mut sorted = samples.to_vec();
+    sorted.sort_by_key(|(times, _)| times.total());
+    sorted.get(sorted.len() / 2).copied()
+}
+
 fn seconds(time: Option<Duration>) -> String {
     time.map_or("—".to_owned(), |t| format!("{:.2} s", t.as_secs_f64()))
 }
@@ -689,9 +816,11 @@ fn cpu_text(cell: &Cell) -> String {
 fn render(image: Image, platforms: usize, total_mib: f64, rows: &[Row]) -> String {
     let mut out = format!(
         "**{}** ({platforms} platforms, {total_mib:.0} MiB of blobs)\n\n\
-         | operation | hoist | skopeo | ctr | verified floor | hoist/best peer | hoist/verified floor \
+         | operation | hoist | skopeo | ctr | verified floor | push floor (curl) \
+         | push floor (kept connections) | hoist/best peer | hoist/verified floor | hoist/push floor \
+         | hoist/kept-connections floor \
          | CPU-s hoist / skopeo / ctr (with the registries) | hoist peak RSS | note |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
         image.label()
     );
     for row in rows {
@@ -707,20 +836,56 @@ fn render(image: Image, platforms: usize, total_mib: f64, rows: &[Row]) -> Strin
             _ => "—".to_owned(),
         };
         let floor = row.verified_floor.as_ref().and_then(|f| median(f));
+        let push = row.push_floor.as_deref().and_then(median_floor);
+        let push_time = push.map(|(times, _)| times.total());
+        let kept = row.kept_floor.as_deref().and_then(|samples| {
+            let mut sorted = samples.to_vec();
+            sorted.sort_by_key(|(time, _)| *time);
+            sorted.get(sorted.len() / 2).copied()
+        });
+        let kept_time = kept.map(|(time, _)| time);
+        let mut note = row.note.to_owned();
+        if let Some((times, cpu)) = push {
+            let index = if row.operation.starts_with("reduced") {
+                "kept manifests, no index"
+            } else {
+                "manifests, index"
+            };
+            note = [
+                note,
+                format!(
+                    "push floor: POSTs {:.2} s, blob PUTs {:.2} s, {index} {:.2} s; \
+                     {cpu:.2} CPU-s with the registry; kept-connections floor: {:.2} CPU-s \
+                     of the registry",
+                    times.starts.as_secs_f64(),
+                    times.blobs.as_secs_f64(),
+                    times.manifests.as_secs_f64(),
+                    kept.map_or(0.0, |(_, cpu)| cpu),
+                ),
+            ]
+            .into_iter()
+            .filter(|part| !part.is_empty())
+            .collect::<Vec<_>>()
+            .join("; ");
+        }
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} / {} / {} | {:.1} MiB | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} / {} / {} | {:.1} MiB | {} |\n",
             row.operation,
             seconds(hoist),
             cell_text(&row.skopeo),
             cell_text(&row.ctr),
             seconds(floor),
+            seconds(push_time),
+            seconds(kept_time),
             ratio(best),
             ratio(floor),
+            ratio(push_time),
+            ratio(kept_time),
             median_cpu(&row.hoist),
             cpu_text(&row.skopeo),
             cpu_text(&row.ctr),
             row.hoist.peak_mib,
-            row.note,
+            note,
         ));
     }
     out
