@@ -305,10 +305,30 @@ struct Row {
     push_floor: Option<Vec<(FloorTimes, f64)>>,
     /// Each sample's time and the registry's CPU seconds.
     kept_floor: Option<Vec<(Duration, f64)>>,
+    /// skopeo stopped after two runs (see [`SLOW_PEER`]).
+    slow_peer_capped: bool,
     note: &'static str,
 }
 
+/// A peer cell whose every run so far took this many times hoist's slowest
+/// is not run again after two runs: its median cannot change a verdict (it
+/// is over 10× hoist, so hoist/it stays under 0.1×), and skopeo's pushes
+/// through a far registry take 20–70 s a run, a third of a 5-run bench.
+const SLOW_PEER: u32 = 10;
+
 impl Row {
+    /// Whether the peer `cell` has two runs, each over [`SLOW_PEER`] times
+    /// hoist's slowest run of this row.
+    fn enough_of_a_slow_peer(&self, cell: &Cell) -> bool {
+        let Cell::Measured(samples) = cell else {
+            return true;
+        };
+        let slowest_hoist = self.hoist.times.iter().max().copied();
+        samples.times.len() >= 2
+            && slowest_hoist
+                .is_some_and(|hoist| samples.times.iter().all(|peer| *peer > hoist * SLOW_PEER))
+    }
+
     fn new(operation: String, skopeo: Cell, ctr: Cell) -> Row {
         Row {
             operation,
@@ -318,6 +338,7 @@ impl Row {
             verified_floor: None,
             push_floor: None,
             kept_floor: None,
+            slow_peer_capped: false,
             note: "",
         }
     }
@@ -357,8 +378,20 @@ fn hoist_child(
 
 /// Runs a peer's command and returns its time and CPU (with `servers`').
 fn peer(command: &mut Command, servers: &[u32]) -> Result<(Duration, f64, Option<f64>)> {
-    let ((elapsed, _), cpu) = with_cpu(servers, || timed(command))?;
+    let ((elapsed, _), cpu) = with_cpu(servers, || once_more(|| timed(command)))?;
     Ok((elapsed, cpu, None))
+}
+
+/// Runs a peer's `attempt`, and once more if it fails: under load
+/// containerd sometimes ends a push with "unexpected EOF", which would
+/// throw away the whole run. The time kept is the attempt that succeeded,
+/// after whatever the failed one left at the registry, so a retry can only
+/// make the peer look faster, never hoist; the CPU of both is counted.
+fn once_more<T>(mut attempt: impl FnMut() -> Result<T>) -> Result<T> {
+    attempt().or_else(|error| {
+        eprintln!("bench: a peer failed, trying once more: {error}");
+        attempt()
+    })
 }
 
 fn platforms_arg(list: &[&str]) -> String {
@@ -490,7 +523,7 @@ fn run_image(
                 args.extend(["--user", &creds]);
             }
             args.push(&near);
-            containerd.run(&args)?;
+            once_more(|| containerd.run(&args))?;
             pushing = Some((containerd, near));
         }
         let (containerd, ctr_image) = pushing.as_ref().ok_or("containerd did not start")?;
@@ -647,8 +680,13 @@ fn run_image(
             command
                 .arg(format!("oci:{}:1", layout.display()))
                 .arg(format!("docker://{dest}"));
+            // The two rows go together (the second pushes onto the first).
+            let skopeo_done = push_empty.enough_of_a_slow_peer(&push_empty.skopeo)
+                && push_again.enough_of_a_slow_peer(&push_again.skopeo);
             for row in [&mut push_empty, &mut push_again] {
-                if let Some(samples) = row.skopeo.samples() {
+                if skopeo_done {
+                    row.slow_peer_capped = true;
+                } else if let Some(samples) = row.skopeo.samples() {
                     samples.add(peer(&mut command, &servers)?);
                 }
             }
@@ -662,7 +700,7 @@ fn run_image(
             }
             args.extend([dest.as_str(), ctr_image.as_str()]);
             for row in [&mut push_empty, &mut push_again] {
-                let (time, cpu) = with_cpu(&servers, || containerd.run(&args))?;
+                let (time, cpu) = with_cpu(&servers, || once_more(|| containerd.run(&args)))?;
                 if let Some(samples) = row.ctr.samples() {
                     samples.add((time, cpu, None));
                 }
@@ -695,7 +733,7 @@ fn run_image(
                 args.extend(["--platform", platform]);
             }
             args.extend([dest.as_str(), ctr_image.as_str()]);
-            let (time, cpu) = with_cpu(&servers, || containerd.run(&args))?;
+            let (time, cpu) = with_cpu(&servers, || once_more(|| containerd.run(&args)))?;
             if let Some(samples) = reduced.ctr.samples() {
                 samples.add((time, cpu, None));
             }
@@ -845,6 +883,16 @@ fn render(image: Image, platforms: usize, total_mib: f64, rows: &[Row]) -> Strin
         });
         let kept_time = kept.map(|(time, _)| time);
         let mut note = row.note.to_owned();
+        if row.slow_peer_capped {
+            note = [
+                note,
+                format!("skopeo: median of 2 runs, each over {SLOW_PEER}× hoist's slowest"),
+            ]
+            .into_iter()
+            .filter(|part| !part.is_empty())
+            .collect::<Vec<_>>()
+            .join("; ");
+        }
         if let Some((times, cpu)) = push {
             let index = if row.operation.starts_with("reduced") {
                 "kept manifests, no index"
