@@ -660,7 +660,9 @@ async fn a_push_of_what_the_registry_has_asks_for_manifests_and_sends_no_blob() 
         asked.iter().all(|(method, _)| method == "HEAD"),
         "{asked:?}"
     );
-    assert_eq!(asked.len(), 6, "{asked:?}");
+    // Distinct questions: a request on a connection that broke is sent again.
+    let distinct: std::collections::BTreeSet<&String> = asked.iter().map(|(_, p)| p).collect();
+    assert_eq!(distinct.len(), 6, "{asked:?}");
     assert!(
         asked.iter().any(|(_, path)| path.ends_with("/manifests/1")),
         "{asked:?}"
