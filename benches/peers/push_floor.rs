@@ -255,75 +255,49 @@ pub(crate) fn kept_connections_floor(
     let started = Instant::now();
     let next = Mutex::new(plan.blobs.iter());
     let take = || next.lock().ok().and_then(|mut blobs| blobs.next());
-    let connections: Vec<Connection> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..CONCURRENCY.min(plan.blobs.len().max(1)))
-            .map(|_| {
-                scope.spawn(|| -> Result<Connection> {
-                    let mut connection = Connection::open(host)?;
-                    while let Some(blob) = take() {
-                        let location = connection
-                            .send(
-                                "POST",
-                                &format!("/v2/{repository}/blobs/uploads/"),
-                                None,
-                                202,
-                                &format!("the upload start for {}", blob.digest),
-                            )?
-                            .ok_or(format!(
-                                "the registry answered {}'s upload start without a Location",
-                                blob.digest
-                            ))?;
-                        let separator = if location.contains('?') { '&' } else { '?' };
-                        let target = format!("{location}{separator}digest={}", blob.digest);
-                        connection.send(
-                            "PUT",
-                            &target,
-                            Some((blob, "application/octet-stream")),
-                            201,
-                            &blob.digest,
-                        )?;
-                    }
-                    Ok(connection)
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|worker| {
-                worker
-                    .join()
-                    .map_err(|_| "a push floor thread panicked".to_owned())?
-            })
-            .collect::<Result<Vec<_>>>()
+    let mut opened = Vec::new();
+    for _ in 0..CONCURRENCY.min(plan.blobs.len().max(1)) {
+        opened.push(Connection::open(host)?);
+    }
+    let connections = on_each(opened, |connection| {
+        while let Some(blob) = take() {
+            let location = connection
+                .send(
+                    "POST",
+                    &format!("/v2/{repository}/blobs/uploads/"),
+                    None,
+                    202,
+                    &format!("the upload start for {}", blob.digest),
+                )?
+                .ok_or(format!(
+                    "the registry answered {}'s upload start without a Location",
+                    blob.digest
+                ))?;
+            let separator = if location.contains('?') { '&' } else { '?' };
+            let target = format!("{location}{separator}digest={}", blob.digest);
+            connection.send(
+                "PUT",
+                &target,
+                Some((blob, "application/octet-stream")),
+                201,
+                &blob.digest,
+            )?;
+        }
+        Ok(())
     })?;
     let manifests = Mutex::new(plan.manifests.iter());
     let take = || manifests.lock().ok().and_then(|mut m| m.next());
-    let mut connections: Vec<Connection> = std::thread::scope(|scope| {
-        let workers: Vec<_> = connections
-            .into_iter()
-            .map(|mut connection| {
-                scope.spawn(move || -> Result<Connection> {
-                    while let Some(manifest) = take() {
-                        connection.send(
-                            "PUT",
-                            &format!("/v2/{repository}/manifests/{}", manifest.digest),
-                            Some((manifest, &manifest.media_type)),
-                            201,
-                            &manifest.digest,
-                        )?;
-                    }
-                    Ok(connection)
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|worker| {
-                worker
-                    .join()
-                    .map_err(|_| "a push floor thread panicked".to_owned())?
-            })
-            .collect::<Result<Vec<_>>>()
+    let mut connections = on_each(connections, |connection| {
+        while let Some(manifest) = take() {
+            connection.send(
+                "PUT",
+                &format!("/v2/{repository}/manifests/{}", manifest.digest),
+                Some((manifest, &manifest.media_type)),
+                201,
+                &manifest.digest,
+            )?;
+        }
+        Ok(())
     })?;
     if let (Some((index, tag)), Some(connection)) = (&plan.index, connections.first_mut()) {
         connection.send(
@@ -335,6 +309,34 @@ pub(crate) fn kept_connections_floor(
         )?;
     }
     Ok(started.elapsed())
+}
+
+/// Runs `work` on each connection in a thread of its own, all at once, and
+/// gives the connections back for the next phase.
+fn on_each(
+    connections: Vec<Connection>,
+    work: impl Fn(&mut Connection) -> Result<()> + Sync,
+) -> Result<Vec<Connection>> {
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = connections
+            .into_iter()
+            .map(|mut connection| {
+                let work = &work;
+                scope.spawn(move || -> Result<Connection> {
+                    work(&mut connection)?;
+                    Ok(connection)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| {
+                worker
+                    .join()
+                    .map_err(|_| "a push floor thread panicked".to_owned())?
+            })
+            .collect()
+    })
 }
 
 /// One kept HTTP/1.1 connection to the registry (plain HTTP).
