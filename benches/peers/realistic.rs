@@ -45,6 +45,11 @@
 //! but no index (hoist pushes an index of its own making, which the floor
 //! has no bytes for): one round trip less than a real reduced push.
 //!
+//! "cores busy during hoist" is the share of the machine's CPU time (all
+//! cores, `/proc/stat`) spent busy while the hoist child ran, median of the
+//! runs: hoist, the registry, the forwarder (this process) and anything
+//! else. Near 100%, the two cores are the row's limit for any tool.
+//!
 //! Usage: `cargo xtask bench --realistic [--quick] [--runs N] [--rtt MS]...
 //! [--image many-layers|eight-platforms|token]... [--out FILE]`.
 
@@ -257,20 +262,51 @@ impl FarRegistry {
     }
 }
 
+/// One run of a tool: its time, CPU seconds (with the servers') and peak
+/// memory in MiB when known.
+type Sample = (Duration, f64, Option<f64>);
+
 /// The timings and costs of one tool on one row.
 #[derive(Default)]
 struct Samples {
     times: Vec<Duration>,
     cpu: Vec<f64>,
     peak_mib: f64,
+    /// For hoist: how busy the whole machine was while it ran, 0 to 1
+    /// (hoist, the registry, the forwarder and anything else).
+    busy: Vec<f64>,
 }
 
 impl Samples {
-    fn add(&mut self, (time, cpu, peak): (Duration, f64, Option<f64>)) {
+    fn add(&mut self, (time, cpu, peak): Sample) {
         self.times.push(time);
         self.cpu.push(cpu);
         self.peak_mib = self.peak_mib.max(peak.unwrap_or(0.0));
     }
+
+    fn add_busy(&mut self, (sample, busy): (Sample, Option<f64>)) {
+        self.add(sample);
+        if let Some(busy) = busy {
+            self.busy.push(busy);
+        }
+    }
+}
+
+/// The machine's busy and total CPU ticks so far, all cores (the first
+/// line of `/proc/stat`): busy is user, nice, system, irq, softirq, steal.
+fn machine_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().next()?.strip_prefix("cpu ")?;
+    let fields: Vec<u64> = line
+        .split_whitespace()
+        .take(8)
+        .map(|v| v.parse().ok())
+        .collect::<Option<_>>()?;
+    let [user, nice, system, idle, iowait, irq, softirq, steal] = fields[..] else {
+        return None;
+    };
+    let busy = user + nice + system + irq + softirq + steal;
+    Some((busy, busy + idle + iowait))
 }
 
 /// A tool's cell: measured, or what it cannot do.
@@ -365,19 +401,30 @@ fn with_cpu<T>(pids: &[u32], work: impl FnOnce() -> Result<T>) -> Result<(T, f64
     Ok((value, after.saturating_sub(before) as f64 / 100.0))
 }
 
-/// Runs a hoist child and returns its time, CPU (with `servers`') and peak.
+/// Runs a hoist child and returns its time, CPU (with `servers`') and peak,
+/// and how busy the machine's cores were meanwhile (0 to 1): near 1, the
+/// cores are the limit of that row, whatever the tool.
 fn hoist_child(
     hosts: &Hosts,
     exe: &Path,
     args: &[&str],
     servers: &[u32],
-) -> Result<(Duration, f64, Option<f64>)> {
+) -> Result<(Sample, Option<f64>)> {
+    let before = machine_ticks();
     let ((elapsed, stdout), cpu) = with_cpu(servers, || timed(hosts.hoist(exe).args(args)))?;
-    Ok((elapsed, cpu, peak_mib(&stdout)))
+    let busy = match (before, machine_ticks()) {
+        (Some((busy_before, total_before)), Some((busy_after, total_after)))
+            if total_after > total_before =>
+        {
+            Some((busy_after - busy_before) as f64 / (total_after - total_before) as f64)
+        }
+        _ => None,
+    };
+    Ok(((elapsed, cpu, peak_mib(&stdout)), busy))
 }
 
 /// Runs a peer's command and returns its time and CPU (with `servers`').
-fn peer(command: &mut Command, servers: &[u32]) -> Result<(Duration, f64, Option<f64>)> {
+fn peer(command: &mut Command, servers: &[u32]) -> Result<Sample> {
     let ((elapsed, _), cpu) = with_cpu(servers, || once_more(|| timed(command)))?;
     Ok((elapsed, cpu, None))
 }
@@ -587,7 +634,7 @@ fn run_image(
                 (&mut pull_all, "all", &all_blobs),
                 (&mut pull_one, ONE, &one_blobs),
             ] {
-                row.hoist.add(hoist_child(
+                row.hoist.add_busy(hoist_child(
                     &hosts,
                     exe,
                     &[
@@ -656,7 +703,7 @@ fn run_image(
             let dest = target.far();
             let servers = [target.registry.pid()];
             for row in [&mut push_empty, &mut push_again] {
-                row.hoist.add(hoist_child(
+                row.hoist.add_busy(hoist_child(
                     &hosts,
                     exe,
                     &[
@@ -710,7 +757,7 @@ fn run_image(
             // The reduced push.
             let target = FarRegistry::start(image, rtt, &mut hosts)?;
             let dest = target.far();
-            reduced.hoist.add(hoist_child(
+            reduced.hoist.add_busy(hoist_child(
                 &hosts,
                 exe,
                 &[
@@ -759,7 +806,7 @@ fn run_image(
 
             // Registry to registry, both far.
             let target = FarRegistry::start(image, rtt, &mut hosts)?;
-            copy.hoist.add(hoist_child(
+            copy.hoist.add_busy(hoist_child(
                 &hosts,
                 exe,
                 &["--child-copy", &root_text, &far_source, &target.far()],
@@ -844,6 +891,15 @@ fn median_cpu(samples: &Samples) -> String {
         .map_or("—".to_owned(), |v| format!("{v:.2}"))
 }
 
+/// The median share of the machine's cores busy while hoist ran.
+fn busy_text(busy: &[f64]) -> String {
+    let mut values = busy.to_vec();
+    values.sort_by(f64::total_cmp);
+    values
+        .get(values.len() / 2)
+        .map_or("—".to_owned(), |v| format!("{:.0}%", v * 100.0))
+}
+
 fn cpu_text(cell: &Cell) -> String {
     match cell {
         Cell::Measured(samples) => median_cpu(samples),
@@ -857,8 +913,9 @@ fn render(image: Image, platforms: usize, total_mib: f64, rows: &[Row]) -> Strin
          | operation | hoist | skopeo | ctr | verified floor | push floor (curl) \
          | push floor (kept connections) | hoist/best peer | hoist/verified floor | hoist/push floor \
          | hoist/kept-connections floor \
-         | CPU-s hoist / skopeo / ctr (with the registries) | hoist peak RSS | note |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
+         | CPU-s hoist / skopeo / ctr (with the registries) | cores busy during hoist \
+         | hoist peak RSS | note |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
         image.label()
     );
     for row in rows {
@@ -917,7 +974,7 @@ fn render(image: Image, platforms: usize, total_mib: f64, rows: &[Row]) -> Strin
             .join("; ");
         }
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} / {} / {} | {:.1} MiB | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} / {} / {} | {} | {:.1} MiB | {} |\n",
             row.operation,
             seconds(hoist),
             cell_text(&row.skopeo),
@@ -932,6 +989,7 @@ fn render(image: Image, platforms: usize, total_mib: f64, rows: &[Row]) -> Strin
             median_cpu(&row.hoist),
             cpu_text(&row.skopeo),
             cpu_text(&row.ctr),
+            busy_text(&row.hoist.busy),
             row.hoist.peak_mib,
             note,
         ));
