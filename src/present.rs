@@ -19,7 +19,7 @@ use crate::error::Result;
 /// The manifests the destination has, and the blobs only they name.
 #[derive(Debug, Default)]
 pub(crate) struct Present {
-    /// The top document is there (then everything below it is).
+    /// The top document is there, and so is every manifest it reaches.
     top: bool,
     /// The tag already names the top document: the registry's own answer
     /// that the push would change nothing.
@@ -79,20 +79,27 @@ pub(crate) async fn ask(
         .buffer_unordered(concurrency.max(1))
         .collect::<Vec<Result<(Digest, bool)>>>();
     let (tagged, answers) = tokio::join!(tag_question, manifest_questions);
+    let tagged = tagged?;
     let mut present = Present::default();
-    if tagged?.as_ref() == Some(top.digest()) {
-        // The registry accepted that document under the tag, so it holds
-        // it and everything it reaches.
-        present.top = true;
-        present.tag_current = true;
-        return Ok(present);
-    }
     for answer in answers {
         let (digest, there) = answer?;
         if there {
             present.top |= digest == *top.digest() && matches!(top, Document::Index(_));
             present.manifests.insert(digest);
         }
+    }
+    // An index is taken as whole only when every manifest it reaches
+    // answered too: one deleted from the repository since leaves the index
+    // dangling, and the push then puts it back (with whatever blobs it
+    // lacks) before the tag.
+    let all_there = manifests
+        .iter()
+        .all(|document| present.manifests.contains(document.digest()));
+    present.top &= all_there;
+    if tagged.as_ref() == Some(top.digest()) && all_there {
+        present.top = true;
+        present.tag_current = true;
+        return Ok(present);
     }
     for document in manifests {
         if present.manifests.contains(document.digest()) {

@@ -695,6 +695,49 @@ async fn a_push_of_what_the_registry_has_asks_for_manifests_and_sends_no_blob() 
     assert_eq!(resolved, fixture.index.digest);
 }
 
+/// A child manifest deleted from the repository leaves the tag naming a
+/// dangling index: a push of the same image puts the child back before the
+/// tag, instead of taking "the tag names it" as "everything is there".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_puts_back_a_child_manifest_deleted_from_the_repository() {
+    let Some(registry) = registry() else { return };
+    let fixture = fixture(20);
+    let (_dir, store) = store();
+    load_fixture(&store, &fixture, "local/app:1");
+    let destination = format!("{}/team/app:1", registry.host());
+    push_all(&store, "local/app:1", &destination).await.unwrap();
+    let child = &fixture.images[1].manifest.digest;
+    let deleted = std::process::Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-X",
+            "DELETE",
+        ])
+        .arg(format!(
+            "http://{}/v2/team/app/manifests/{child}",
+            registry.host()
+        ))
+        .output()
+        .expect("curl runs");
+    assert_eq!(String::from_utf8_lossy(&deleted.stdout), "202");
+    let repository = hoist::remote::Repository::new(&registry.host(), "team/app").unwrap();
+    let client = store.client().unwrap();
+    let digest: hoist::content::Digest = child.parse().unwrap();
+    assert!(!client.manifest_exists(&repository, &digest).await.unwrap());
+
+    let again = push_all(&store, "local/app:1", &destination).await.unwrap();
+    assert!(!again.tag_unchanged);
+    assert_eq!(again.blobs_uploaded, 0);
+    assert!(client.manifest_exists(&repository, &digest).await.unwrap());
+    // Whole again: the next push finds nothing to do.
+    let third = push_all(&store, "local/app:1", &destination).await.unwrap();
+    assert!(third.tag_unchanged);
+}
+
 /// A pull-only mirror in `hosts.toml` that holds an older image under the
 /// same tag: a pull may read it, but a push's reads (what is there, the
 /// read-back of the tag) go where the push writes. Read from the mirror,
