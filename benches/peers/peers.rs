@@ -144,13 +144,7 @@ pub fn child_pull(args: &[String]) -> Result<()> {
         ))
         .map_err(|e| format!("pulling {reference}: {e}"))?;
     let pulled = started.elapsed() - opened;
-    let status = std::fs::read_to_string("/proc/self/status").map_err(|e| e.to_string())?;
-    let peak = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .map(|v| v.trim().trim_end_matches("kB").trim().to_owned())
-        .unwrap_or_default();
-    println!("vmhwm_kib={peak}");
+    print_peak()?;
     println!(
         "phases=open {:.1} ms, pull {:.1} ms, cpu {}",
         opened.as_secs_f64() * 1e3,
@@ -839,5 +833,18 @@ fn finish(settings: &Settings, rows: &[Row], peak: f64) -> Result<()> {
     if let Some(out) = &settings.out {
         std::fs::write(out, &text).map_err(|e| format!("writing {}: {e}", out.display()))?;
     }
+    Ok(())
+}
+
+/// Prints this process's peak resident memory (`VmHWM`) as
+/// `vmhwm_kib=N`, for the parent to read (`peak_mib`).
+pub(crate) fn print_peak() -> Result<()> {
+    let status = std::fs::read_to_string("/proc/self/status").map_err(|e| e.to_string())?;
+    let peak = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .map(|v| v.trim().trim_end_matches("kB").trim().to_owned())
+        .unwrap_or_default();
+    println!("vmhwm_kib={peak}");
     Ok(())
 }

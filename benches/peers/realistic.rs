@@ -365,6 +365,11 @@ impl Row {
                 .is_some_and(|hoist| samples.times.iter().all(|peer| *peer > hoist * SLOW_PEER))
     }
 
+    /// A row where skopeo and ctr are both measured.
+    fn measured(operation: String) -> Row {
+        Row::new(operation, measured(), measured())
+    }
+
     fn new(operation: String, skopeo: Cell, ctr: Cell) -> Row {
         Row {
             operation,
@@ -577,30 +582,14 @@ fn run_image(
         let far_source = source.far();
         let source_pid = source.registry.pid();
 
-        let mut pull_all = Row::new(
-            format!("pull all {platform_count} platforms{at}"),
-            measured(),
-            measured(),
-        );
-        let mut pull_one = Row::new(
-            format!("pull 1 platform ({ONE}){at}"),
-            measured(),
-            measured(),
-        );
+        let mut pull_all = Row::measured(format!("pull all {platform_count} platforms{at}"));
+        let mut pull_one = Row::measured(format!("pull 1 platform ({ONE}){at}"));
         if !image.token() {
             pull_all.verified_floor = Some(Vec::new());
             pull_one.verified_floor = Some(Vec::new());
         }
-        let mut push_empty = Row::new(
-            format!("push to an empty registry{at}"),
-            measured(),
-            measured(),
-        );
-        let mut push_again = Row::new(
-            format!("push again (all present){at}"),
-            measured(),
-            measured(),
-        );
+        let mut push_empty = Row::measured(format!("push to an empty registry{at}"));
+        let mut push_again = Row::measured(format!("push again (all present){at}"));
         let mut reduced = Row::new(
             format!(
                 "reduced push, {} of {platform_count} platforms{at}",
@@ -1014,7 +1003,7 @@ pub fn child_push(args: &[String]) -> Result<()> {
             Arc::new(NoProgress),
         ))
         .map_err(|e| format!("pushing to {destination}: {e}"))?;
-    print_peak()
+    crate::peers::print_peak()
 }
 
 /// The child of a copy row: copies every platform of `source` to
@@ -1032,7 +1021,7 @@ pub fn child_copy(args: &[String]) -> Result<()> {
             Arc::new(NoProgress),
         ))
         .map_err(|e| format!("copying {source} to {destination}: {e}"))?;
-    print_peak()
+    crate::peers::print_peak()
 }
 
 fn parse_platforms(text: &str) -> Result<Platforms> {
@@ -1043,15 +1032,4 @@ fn parse_platforms(text: &str) -> Result<Platforms> {
         .map(|p| hoist::platform::parse(p).map_err(|e| e.to_string()))
         .collect::<Result<Vec<_>>>()
         .map(Platforms::Only)
-}
-
-fn print_peak() -> Result<()> {
-    let status = std::fs::read_to_string("/proc/self/status").map_err(|e| e.to_string())?;
-    let peak = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .map(|v| v.trim().trim_end_matches("kB").trim().to_owned())
-        .unwrap_or_default();
-    println!("vmhwm_kib={peak}");
-    Ok(())
 }

@@ -18,6 +18,8 @@ pub struct Context {
     pub insecure_registries: Vec<String>,
     /// containerd's certs.d folder.
     pub hosts_dir: Option<PathBuf>,
+    /// The config file, read once, when a command first needs it.
+    config: std::cell::OnceCell<crate::config::Config>,
 }
 
 impl Context {
@@ -45,6 +47,7 @@ impl Context {
             namespace: global.namespace.clone(),
             insecure_registries: global.insecure_registries.clone(),
             hosts_dir: global.hosts_dir.clone(),
+            config: std::cell::OnceCell::new(),
         })
     }
 
@@ -69,6 +72,19 @@ impl Context {
         options
     }
 
+    /// The config file's settings, read on first use and kept for the rest
+    /// of the invocation.
+    ///
+    /// # Errors
+    /// A config file that cannot be read or parsed (exit 2).
+    pub fn config(&self) -> anyhow::Result<&crate::config::Config> {
+        if let Some(config) = self.config.get() {
+            return Ok(config);
+        }
+        let loaded = crate::config::load()?;
+        Ok(self.config.get_or_init(|| loaded))
+    }
+
     /// Opens the store for a command that talks to registries: as
     /// [`Context::open_store`], with the config file's `[transfer]`
     /// settings that shape the registry client (`http2`). Commands that stay
@@ -78,7 +94,7 @@ impl Context {
     /// A config file that cannot be read or parsed (exit 2); as
     /// [`Context::open_store`].
     pub fn open_remote_store(&self) -> anyhow::Result<hoist::Store> {
-        let config = crate::config::load()?;
+        let config = self.config()?;
         let options = self.store_options().http1_only(!config.transfer.http2);
         hoist::Store::open(&self.root, options)
             .with_context(|| format!("opening the store at {}", self.root.display()))

@@ -7,7 +7,6 @@ use anyhow::Context as _;
 use hoist::{PullOptions, PushOptions, PushReport, ReferrersOptions};
 
 use crate::args::{CopyArgs, PullArgs, PushArgs, ReferrersArgs};
-use crate::config;
 use crate::context::Context;
 use crate::diagnostic::{note_image, note_registry};
 use crate::exit::UsageError;
@@ -20,10 +19,13 @@ use crate::progress::Progress;
 ///
 /// # Errors
 /// A bad config file, or `--artifact-type` with referrers off (exit 2).
-fn referrers_choice(args: &ReferrersArgs) -> anyhow::Result<Option<ReferrersOptions>> {
+fn referrers_choice(
+    context: &Context,
+    args: &ReferrersArgs,
+) -> anyhow::Result<Option<ReferrersOptions>> {
     // Read even when the flags decide: a broken config file is reported by
     // every transfer, not only by those that happen to need it.
-    let config = config::load()?;
+    let config = context.config()?;
     if args.no_referrers {
         return Ok(None);
     }
@@ -51,7 +53,7 @@ fn referrers_choice(args: &ReferrersArgs) -> anyhow::Result<Option<ReferrersOpti
 pub fn pull(context: &Context, args: &PullArgs) -> anyhow::Result<()> {
     let reference = parse_reference(&args.reference)?;
     let choice = platform_choice(&args.platforms)?;
-    let referrers = referrers_choice(&args.referrers)?;
+    let referrers = referrers_choice(context, &args.referrers)?;
     note_registry(reference.registry());
     let progress = Arc::new(Progress::new(args.quiet));
     let platforms = choice.or_host("pulling", |text| progress.note(text));
@@ -89,7 +91,7 @@ pub fn pull(context: &Context, args: &PullArgs) -> anyhow::Result<()> {
 pub fn push(context: &Context, args: &PushArgs) -> anyhow::Result<()> {
     let reference = parse_reference(&args.reference)?;
     let choice = platform_choice(&args.platforms)?;
-    let referrers = referrers_choice(&args.referrers)?;
+    let referrers = referrers_choice(context, &args.referrers)?;
     note_registry(reference.registry());
     let progress = Arc::new(Progress::new(args.quiet));
     let platforms = choice.or_host("pushing", |text| progress.note(text));
@@ -118,7 +120,7 @@ pub fn copy(context: &Context, args: &CopyArgs) -> anyhow::Result<()> {
     let source = parse_reference(&args.source)?;
     let destination = parse_reference(&args.destination)?;
     let choice = platform_choice(&args.platforms)?;
-    let referrers = referrers_choice(&args.referrers)?;
+    let referrers = referrers_choice(context, &args.referrers)?;
     note_registry(destination.registry());
     let progress = Arc::new(Progress::new(args.quiet));
     let platforms = choice.or_host("copying", |text| progress.note(text));
